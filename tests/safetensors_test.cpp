@@ -268,5 +268,70 @@ TEST(Safetensors, UnalignedDataIsCopiedNotMisread) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(SafetensorsWriter, ResavingGoldenFilesIsByteIdentical) {
+  const auto dir = ::bertkit::testing::make_temp_dir("bertkit-st-save");
+  for (const char* name : {"golden/tiny/model.safetensors", "golden/tiny/outputs.safetensors",
+                           "golden/small/model.safetensors"}) {
+    Metadata metadata;
+    const auto tensors = load_safetensors(fixture(name), &metadata);
+    save_safetensors(dir / "out.safetensors", tensors, metadata);
+    EXPECT_EQ(read_bytes(dir / "out.safetensors"), read_bytes(fixture(name))) << name;
+  }
+  // Only the target is left: the temporary file was renamed, not copied.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SafetensorsWriter, RoundTripsEveryDType) {
+  StateDict tensors;
+  for (DType d : {DType::kF32, DType::kF16, DType::kBF16, DType::kF64, DType::kI64, DType::kI32,
+                  DType::kI16, DType::kI8, DType::kU8, DType::kBool}) {
+    Tensor t(d, {3, 1});
+    for (std::size_t i = 0; i < t.nbytes(); ++i) t.mutable_data()[i] = std::byte(i * 31 + 5);
+    tensors.emplace("t." + std::string(dtype_name(d)), t);
+  }
+  tensors.emplace("empty", Tensor(DType::kF32, {0}));
+  tensors.emplace("scalar", Tensor(DType::kI8, {}));
+  tensors.emplace("name with \"quotes\" and \xc3\xa9", Tensor(DType::kU8, {2}));
+  const auto dir = ::bertkit::testing::make_temp_dir("bertkit-st-rt");
+  save_safetensors(dir / "x.safetensors", tensors, {{"format", "pt"}, {"note", "a\nb"}});
+  Metadata metadata;
+  const auto back = load_safetensors(dir / "x.safetensors", &metadata);
+  EXPECT_EQ(metadata.at("note"), "a\nb");
+  ASSERT_EQ(back.size(), tensors.size());
+  for (const auto& [name, t] : tensors) {
+    const Tensor& b = back.at(name);
+    EXPECT_EQ(b.dtype(), t.dtype()) << name;
+    EXPECT_EQ(b.shape(), t.shape()) << name;
+    EXPECT_EQ(std::memcmp(b.data(), t.data(), t.nbytes()), 0) << name;
+  }
+  const auto bytes = read_bytes(dir / "x.safetensors");
+  std::uint64_t header_len = 0;
+  std::memcpy(&header_len, bytes.data(), 8);
+  EXPECT_EQ(header_len % 8, 0u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SafetensorsWriter, RefusesBadInputWithoutTouchingTheTarget) {
+  const auto dir = ::bertkit::testing::make_temp_dir("bertkit-st-bad");
+  StateDict good;
+  good.emplace("a", Tensor(DType::kF32, {1}));
+  save_safetensors(dir / "x.safetensors", good);
+  const auto before = read_bytes(dir / "x.safetensors");
+  StateDict bad;
+  bad.emplace("a", Tensor());
+  EXPECT_THROW(save_safetensors(dir / "x.safetensors", bad), InvalidArgument);
+  StateDict reserved;
+  reserved.emplace("__metadata__", Tensor(DType::kF32, {1}));
+  EXPECT_THROW(save_safetensors(dir / "x.safetensors", reserved), InvalidArgument);
+  StateDict not_utf8;
+  not_utf8.emplace("\xff", Tensor(DType::kF32, {1}));
+  EXPECT_THROW(save_safetensors(dir / "x.safetensors", not_utf8), InvalidArgument);
+  EXPECT_EQ(read_bytes(dir / "x.safetensors"), before);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1);
+  EXPECT_THROW(save_safetensors(dir / "missing" / "x.safetensors", good), IoError);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace bertkit
