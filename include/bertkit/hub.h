@@ -13,11 +13,14 @@ namespace bertkit {
 
 struct HubOptions {
   std::string endpoint = "https://huggingface.co";  // $HF_ENDPOINT
-  std::filesystem::path cache_dir;                   // resolved hub cache folder
+  std::filesystem::path cache_dir;                  // resolved hub cache folder
   std::string revision = "main";
-  bool offline = false;                              // $HF_HUB_OFFLINE=1
-  std::optional<std::string> token;                  // $HF_TOKEN (sent as a Bearer token)
-  bool progress = true;                              // progress bar on stderr while downloading
+  bool offline = false;              // $HF_HUB_OFFLINE=1
+  std::optional<std::string> token;  // $HF_TOKEN (sent as a Bearer token)
+  bool progress = true;              // progress bar on stderr while downloading
+                                     // ($HF_HUB_DISABLE_PROGRESS_BARS=1: off)
+  long etag_timeout_s = 10;          // $HF_HUB_ETAG_TIMEOUT: the HEAD check
+  long download_timeout_s = 10;      // $HF_HUB_DOWNLOAD_TIMEOUT: a stalled GET
 
   // The defaults above, overridden by the environment variables named beside each field.
   static HubOptions from_env();
@@ -32,8 +35,8 @@ std::filesystem::path resolve_model(std::string_view name_or_path,
 
 // One file of a repo (`hf_hub_download`): cached path, downloading it if needed. Returns
 // nullopt when the repo does not have the file (HTTP 404) -- optional files are skipped.
-std::optional<std::filesystem::path> hub_download(std::string_view repo_id,
-                                                  std::string_view filename,
-                                                  const HubOptions& options = HubOptions::from_env());
+std::optional<std::filesystem::path> hub_download(
+    std::string_view repo_id, std::string_view filename,
+    const HubOptions& options = HubOptions::from_env());
 
 }  // namespace bertkit
