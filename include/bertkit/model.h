@@ -1,0 +1,155 @@
+// BertModel and BertForSequenceClassification: transformers' eager float32 forward pass on the
+// CPU, with HF's names for everything (from_pretrained, forward, last_hidden_state, ...).
+//
+//   auto model = bertkit::BertModel::from_pretrained("bert-base-uncased");
+//   auto enc = tokenizer.encode_batch(texts, {.padding = bertkit::Padding::kLongest});
+//   bertkit::ModelOutput out = model.forward(enc, {.output_hidden_states = true});
+//   out.last_hidden_state.shape();  // [B, S, H]
+//
+// A model object is not thread-safe: forward() reuses one activation workspace per shape.
+// Each forward already runs on all threads (set_num_threads).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bertkit/config.h"
+#include "bertkit/tensor.h"
+#include "bertkit/tokenizer.h"
+
+namespace bertkit {
+
+namespace model {
+class Bert;  // the implementation (src/model/bert.h): parameters, activations, blocks
+}
+
+// Threads of every forward (OpenMP + OpenBLAS). n <= 0: all cores.
+void set_num_threads(int n);
+int num_threads();
+
+// `model(input_ids, attention_mask, token_type_ids, labels)`, rows of equal length [B, S].
+struct ModelInput {
+  std::int64_t batch_size = 0;
+  std::int64_t seq_length = 0;
+  std::vector<std::int32_t> input_ids;       // [B*S]
+  std::vector<std::int32_t> attention_mask;  // [B*S] of 0/1; empty: all ones
+  std::vector<std::int32_t> token_type_ids;  // [B*S]; empty: all zeros
+  std::vector<std::int64_t> labels;          // [B]; non-empty: ModelOutput::loss is computed
+
+  // Rows of any lengths; shorter rows are padded on the right with pad_id (mask 0).
+  static ModelInput from_ids(const std::vector<std::vector<std::int32_t>>& rows,
+                             std::int32_t pad_id = 0);
+  // A tokenizer batch. Rows of unequal length (no padding asked) are right-padded as above.
+  static ModelInput from_batch(const BatchEncoding& batch, std::int32_t pad_id = 0);
+  // [B, S] tensors of any integer dtype (I64 as HF writes them); empty tensors take defaults.
+  static ModelInput from_tensors(const Tensor& input_ids, const Tensor& attention_mask = {},
+                                 const Tensor& token_type_ids = {});
+};
+
+struct ForwardOptions {
+  bool output_hidden_states = false;
+  bool output_attentions = false;
+};
+
+// HF's output fields. Tensors are float32, owned, row-major.
+struct ModelOutput {
+  Tensor last_hidden_state;           // [B, S, H]
+  Tensor pooler_output;               // [B, H]
+  std::vector<Tensor> hidden_states;  // L+1 x [B, S, H] when output_hidden_states
+  std::vector<Tensor> attentions;     // L x [B, heads, S, S] when output_attentions
+  Tensor logits;                      // [B, num_labels] (BertForSequenceClassification)
+  std::optional<float> loss;          // mean cross-entropy, when labels were given
+};
+
+struct LoadOptions {
+  // Notes on stderr like HF's warnings (newly initialised / unused weights).
+  bool verbose = true;
+  // Seed of the normal(0, initializer_range) init of a classifier the checkpoint lacks.
+  std::uint64_t seed = 42;
+  // HF's `num_labels=` override (re-creates id2label); unset: from config.json.
+  std::optional<std::int64_t> num_labels;
+};
+
+// BertModel (embeddings, encoder, pooler).
+class BertModel {
+ public:
+  // A local folder (config.json + model.safetensors / pytorch_model.bin) or a hub name
+  // resolved through bertkit::resolve_model. Weights saved by BertForSequenceClassification
+  // ("bert." prefix) load too; the classifier is ignored.
+  static BertModel from_pretrained(std::string_view name_or_path, const LoadOptions& options = {});
+  static BertModel from_state_dict(const BertConfig& config, const StateDict& weights,
+                                   const LoadOptions& options = {},
+                                   std::string_view source = "state dict");
+  // HF's _init_weights: normal(0, initializer_range) for Linear/Embedding weights, zero biases,
+  // zero padding_idx row, LayerNorm 1/0; deterministic for a given seed.
+  static BertModel init(const BertConfig& config, std::uint64_t seed = 42);
+
+  ModelOutput forward(const ModelInput& input, const ForwardOptions& options = {});
+  ModelOutput forward(const BatchEncoding& batch, const ForwardOptions& options = {});
+  ModelOutput forward(const Tensor& input_ids, const Tensor& attention_mask = {},
+                      const Tensor& token_type_ids = {}, const ForwardOptions& options = {});
+
+  const BertConfig& config() const;
+  std::int64_t num_parameters() const;
+  StateDict state_dict() const;  // HF names, float32 copies
+  // config.json + model.safetensors; the folder loads in transformers.
+  void save_pretrained(const std::filesystem::path& dir) const;
+
+  model::Bert& impl() { return *net_; }
+  const model::Bert& impl() const { return *net_; }
+
+  BertModel(BertModel&&) noexcept;
+  BertModel& operator=(BertModel&&) noexcept;
+  ~BertModel();
+
+ private:
+  explicit BertModel(std::unique_ptr<model::Bert> net);
+  std::unique_ptr<model::Bert> net_;
+};
+
+// BertForSequenceClassification: BertModel + dropout (identity at inference) + Linear(H, labels).
+class BertForSequenceClassification {
+ public:
+  // A checkpoint without classifier weights gets a freshly initialised classifier, announced on
+  // stderr as HF does.
+  static BertForSequenceClassification from_pretrained(std::string_view name_or_path,
+                                                       const LoadOptions& options = {});
+  static BertForSequenceClassification from_state_dict(const BertConfig& config,
+                                                       const StateDict& weights,
+                                                       const LoadOptions& options = {},
+                                                       std::string_view source = "state dict");
+  static BertForSequenceClassification init(const BertConfig& config, std::uint64_t seed = 42);
+
+  ModelOutput forward(const ModelInput& input, const ForwardOptions& options = {});
+  ModelOutput forward(const BatchEncoding& batch, const ForwardOptions& options = {});
+  ModelOutput forward(const Tensor& input_ids, const Tensor& attention_mask = {},
+                      const Tensor& token_type_ids = {}, const ForwardOptions& options = {});
+
+  // softmax(logits) per row, [B, num_labels].
+  static Tensor probabilities(const Tensor& logits);
+  const std::string& id2label(std::int64_t id) const;  // InvalidArgument when out of range
+  std::int64_t num_labels() const;
+
+  const BertConfig& config() const;
+  std::int64_t num_parameters() const;
+  StateDict state_dict() const;
+  void save_pretrained(const std::filesystem::path& dir) const;
+
+  model::Bert& impl() { return *net_; }
+  const model::Bert& impl() const { return *net_; }
+
+  BertForSequenceClassification(BertForSequenceClassification&&) noexcept;
+  BertForSequenceClassification& operator=(BertForSequenceClassification&&) noexcept;
+  ~BertForSequenceClassification();
+
+ private:
+  explicit BertForSequenceClassification(std::unique_ptr<model::Bert> net);
+  std::unique_ptr<model::Bert> net_;
+};
+
+}  // namespace bertkit

@@ -1,0 +1,106 @@
+// The operations a BERT needs, over raw float32 buffers with explicit sizes (llm.c style):
+// B = batch, S = sequence length, H = hidden size, N = rows (B*S). Row-major everywhere.
+// Linear weights are HF's [out, in] so a Linear is out = inp W^T + bias.
+//
+// bertkit::ops is the fast CPU path (OpenBLAS GEMMs, OpenMP, vectorisable loops);
+// bertkit::ops::reference holds plain loops defining the same results, used by the tests to
+// check the fast kernels. Forward functions write what the matching backward will read
+// (LayerNorm mean/rstd, pre-activation values, attention probabilities).
+#pragma once
+
+#include <cstdint>
+
+#include "bertkit/config.h"
+
+namespace bertkit::ops {
+
+// --- threads ---------------------------------------------------------------------------------
+// Threads used by every op (OpenMP and OpenBLAS). n <= 0 means all cores.
+void set_num_threads(int n);
+int num_threads();
+
+// --- GEMM (OpenBLAS) -------------------------------------------------------------------------
+// C[M,N] = alpha * op(A) op(B) + beta * C, row-major, leading dimensions explicit.
+void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
+          const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
+          std::int64_t ldc);
+// `batch` independent GEMMs, operand i starting at A + i*stride_a (likewise B, C).
+void gemm_strided_batched(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N,
+                          std::int64_t K, float alpha, const float* A, std::int64_t lda,
+                          std::int64_t stride_a, const float* B, std::int64_t ldb,
+                          std::int64_t stride_b, float beta, float* C, std::int64_t ldc,
+                          std::int64_t stride_c, std::int64_t batch);
+
+// out[N,OC] = inp[N,C] W[OC,C]^T (+ bias[OC] when bias is not null). `ldi`/`ldo` are the row
+// strides of inp/out (0 = dense), so strided rows (the [CLS] row of each sequence) need no copy.
+void matmul_forward(float* out, const float* inp, const float* weight, const float* bias,
+                    std::int64_t N, std::int64_t C, std::int64_t OC, std::int64_t ldi = 0,
+                    std::int64_t ldo = 0);
+
+// --- element-wise ----------------------------------------------------------------------------
+// pre[N,C] += bias[C] (in place), then act[N,C] = activation(pre). The GEMM's bias epilogue
+// fused with the activation: one pass over the intermediate activations.
+void bias_activation_forward(float* act, float* pre, const float* bias, std::int64_t N,
+                             std::int64_t C, Activation activation);
+void activation_forward(float* out, const float* inp, std::int64_t n, Activation activation);
+void tanh_forward(float* out, const float* inp, std::int64_t n);
+
+// --- embeddings ------------------------------------------------------------------------------
+// out[B,S,H] = wte[input_ids] + wtt[token_type_ids] + wpe[position s] (HF's order: word +
+// token_type, then + position). Ids must already be validated against the table sizes.
+void embeddings_forward(float* out, const std::int32_t* input_ids,
+                        const std::int32_t* token_type_ids, const float* wte, const float* wpe,
+                        const float* wtt, std::int64_t B, std::int64_t S, std::int64_t H);
+
+// --- LayerNorm -------------------------------------------------------------------------------
+// out = (inp - mean) * rstd * weight + bias per row; mean/rstd [N] saved for backward.
+void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                       const float* bias, std::int64_t N, std::int64_t C, float eps);
+// HF's BertSelfOutput/BertOutput tail: pre = (x + bias) + residual (kept: LayerNorm backward
+// input), out = LayerNorm(pre). `x` is the bias-less GEMM result.
+void residual_layernorm_forward(float* out, float* pre, float* mean, float* rstd, const float* x,
+                                const float* bias, const float* residual, const float* weight,
+                                const float* ln_bias, std::int64_t N, std::int64_t C, float eps);
+
+// --- attention -------------------------------------------------------------------------------
+// HF's extended attention mask: additive[b,s] = (1 - mask[b,s]) * float32 lowest, so masked
+// keys get probability exactly 0 after softmax.
+void attention_mask_forward(float* additive, const std::int32_t* mask, std::int64_t n);
+// Eager BertSelfAttention over the fused projection qkv[B,S,3H] (Q | K | V per row, head h at
+// columns h*d..h*d+d of each part): probs[B,NH,S,S] = softmax(Q K^T / sqrt(d) + additive mask),
+// ctx[B,S,H] = probs V with heads concatenated.
+void attention_forward(float* ctx, float* probs, const float* qkv, const float* additive_mask,
+                       std::int64_t B, std::int64_t S, std::int64_t NH, std::int64_t d);
+
+// --- loss ------------------------------------------------------------------------------------
+// Mean cross-entropy of logits[B,C] against labels[B] (torch's CrossEntropyLoss, reduction mean;
+// label -100 is ignored like torch's ignore_index). Returns the mean; 0 if every row is ignored.
+float cross_entropy_forward(const float* logits, const std::int64_t* labels, std::int64_t B,
+                            std::int64_t C);
+// probs[B,C] = softmax(logits) per row.
+void softmax_forward(float* probs, const float* logits, std::int64_t B, std::int64_t C);
+
+}  // namespace bertkit::ops
+
+// Plain loops: the readable definition of each non-GEMM op. Tests only.
+namespace bertkit::ops::reference {
+
+void matmul_forward(float* out, const float* inp, const float* weight, const float* bias,
+                    std::int64_t N, std::int64_t C, std::int64_t OC);
+void bias_activation_forward(float* act, float* pre, const float* bias, std::int64_t N,
+                             std::int64_t C, Activation activation);
+void tanh_forward(float* out, const float* inp, std::int64_t n);
+void embeddings_forward(float* out, const std::int32_t* input_ids,
+                        const std::int32_t* token_type_ids, const float* wte, const float* wpe,
+                        const float* wtt, std::int64_t B, std::int64_t S, std::int64_t H);
+void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                       const float* bias, std::int64_t N, std::int64_t C, float eps);
+void residual_layernorm_forward(float* out, float* pre, float* mean, float* rstd, const float* x,
+                                const float* bias, const float* residual, const float* weight,
+                                const float* ln_bias, std::int64_t N, std::int64_t C, float eps);
+void attention_forward(float* ctx, float* probs, const float* qkv, const float* additive_mask,
+                       std::int64_t B, std::int64_t S, std::int64_t NH, std::int64_t d);
+float cross_entropy_forward(const float* logits, const std::int64_t* labels, std::int64_t B,
+                            std::int64_t C);
+
+}  // namespace bertkit::ops::reference

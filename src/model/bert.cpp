@@ -1,0 +1,310 @@
+#include "model/bert.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <set>
+
+#include "backend/ops.h"
+#include "bertkit/error.h"
+#include "bertkit/serialization.h"
+#include "model/blocks.h"
+
+namespace bertkit::model {
+
+Bert::Bert(const BertConfig& config, bool with_classifier)
+    : config_(config),
+      layout_(ParameterLayout::build(config, with_classifier)),
+      params_(layout_.total),
+      weights_(bind_weights(params_.data(), config_, layout_)) {}
+
+namespace {
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// The name a checkpoint tensor stands for in our layout, without the "bert." prefix:
+// old TF-converted checkpoints say LayerNorm.gamma/beta for weight/bias.
+std::string canonical_name(std::string name) {
+  if (ends_with(name, ".gamma")) name = name.substr(0, name.size() - 6) + ".weight";
+  if (ends_with(name, ".beta")) name = name.substr(0, name.size() - 5) + ".bias";
+  if (name.rfind("bert.", 0) == 0) name = name.substr(5);
+  return name;
+}
+
+std::string list_names(const std::vector<std::string>& names, std::size_t max = 8) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < names.size() && i < max; ++i) {
+    s += (i ? ", '" : "'") + names[i] + "'";
+  }
+  if (names.size() > max) s += ", ... (" + std::to_string(names.size()) + " in all)";
+  return s + "]";
+}
+
+void fill_normal(float* p, std::int64_t n, float stddev, std::mt19937_64& rng) {
+  std::normal_distribution<float> dist(0.0f, stddev);
+  for (std::int64_t i = 0; i < n; ++i) p[i] = dist(rng);
+}
+
+// HF _init_weights for one tensor, by its role.
+void init_tensor(float* p, const ParameterInfo& info, const BertConfig& c, std::mt19937_64& rng) {
+  const std::string& name = info.name;
+  if (name.find("LayerNorm.weight") != std::string::npos) {
+    std::fill(p, p + info.numel, 1.0f);
+  } else if (ends_with(name, ".bias")) {
+    std::fill(p, p + info.numel, 0.0f);
+  } else {
+    fill_normal(p, info.numel, static_cast<float>(c.initializer_range), rng);
+    if (ends_with(name, "word_embeddings.weight")) {
+      std::fill(p + c.pad_token_id * c.hidden_size, p + (c.pad_token_id + 1) * c.hidden_size, 0.0f);
+    }
+  }
+}
+
+}  // namespace
+
+void Bert::init_weights(std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (const auto& info : layout_.tensors)
+    init_tensor(params_.data() + info.offset, info, config_, rng);
+}
+
+void Bert::load_state_dict(const StateDict& sd, const LoadOptions& options,
+                           std::string_view source) {
+  const std::string where(source);
+  std::map<std::string, std::string> by_canonical;  // canonical -> checkpoint name
+  for (const auto& [name, tensor] : sd) {
+    std::string canon = canonical_name(name);
+    auto [it, inserted] = by_canonical.emplace(canon, name);
+    if (!inserted) {
+      throw FormatError(where + ": tensors '" + it->second + "' and '" + name +
+                        "' both hold parameter '" + canon + "'");
+    }
+  }
+  std::set<std::string> used;
+  std::vector<std::string> missing, newly_initialised;
+  for (const auto& info : layout_.tensors) {
+    const std::string canon = canonical_name(info.name);
+    auto it = by_canonical.find(canon);
+    if (it == by_canonical.end()) {
+      if (info.name.rfind("classifier.", 0) == 0) {
+        newly_initialised.push_back(info.name);
+      } else {
+        missing.push_back(info.name);
+      }
+      continue;
+    }
+    const Tensor& t = sd.at(it->second);
+    if (t.shape() != info.shape) {
+      std::string want = "[";
+      for (std::size_t i = 0; i < info.shape.size(); ++i) {
+        want += (i ? ", " : "") + std::to_string(info.shape[i]);
+      }
+      want += "]";
+      throw InvalidArgument(where + ": tensor '" + it->second + "' has shape " + t.shape_string() +
+                            " but the config (hidden_size " + std::to_string(config_.hidden_size) +
+                            ", intermediate_size " + std::to_string(config_.intermediate_size) +
+                            ", vocab_size " + std::to_string(config_.vocab_size) + ", num_labels " +
+                            std::to_string(config_.num_labels()) + ") needs " + want);
+    }
+    float* dst = params_.data() + info.offset;
+    switch (t.dtype()) {
+      case DType::kF32: {
+        auto s = t.span<float>();
+        std::memcpy(dst, s.data(), s.size() * sizeof(float));
+        break;
+      }
+      case DType::kF16:
+      case DType::kBF16:
+      case DType::kF64: {
+        Tensor f = t.to_f32();
+        auto s = f.span<float>();
+        std::memcpy(dst, s.data(), s.size() * sizeof(float));
+        break;
+      }
+      default:
+        throw FormatError(where + ": tensor '" + it->second + "' has dtype " +
+                          std::string(dtype_name(t.dtype())) + ", not a floating point type");
+    }
+    used.insert(it->second);
+  }
+  if (!missing.empty()) {
+    throw FormatError(where + ": the checkpoint lacks " + std::to_string(missing.size()) +
+                      " tensor(s) " + std::string(architecture()) +
+                      " needs: " + list_names(missing));
+  }
+  if (!newly_initialised.empty()) {
+    std::mt19937_64 rng(options.seed);
+    for (const auto& name : newly_initialised) {
+      const ParameterInfo* info = layout_.find(name);
+      init_tensor(params_.data() + info->offset, *info, config_, rng);
+    }
+    if (options.verbose) {
+      std::sort(newly_initialised.begin(), newly_initialised.end());
+      std::cerr << "Some weights of " << architecture()
+                << " were not initialized from the model checkpoint at " << where
+                << " and are newly initialized: " << list_names(newly_initialised) << "\n"
+                << "You should probably TRAIN this model on a down-stream task to be able to use "
+                   "it for predictions and inference.\n";
+    }
+  }
+  std::vector<std::string> unused;
+  for (const auto& [name, tensor] : sd) {
+    if (used.count(name) || ends_with(name, "position_ids")) continue;
+    unused.push_back(name);
+  }
+  if (!unused.empty() && options.verbose) {
+    std::cerr << "Some weights of the model checkpoint at " << where
+              << " were not used when initializing " << architecture() << ": " << list_names(unused)
+              << "\n";
+  }
+}
+
+StateDict Bert::state_dict() const {
+  StateDict sd;
+  for (const auto& info : layout_.tensors) {
+    sd.emplace(info.name,
+               Tensor::from<float>(info.shape,
+                                   std::span<const float>(params_.data() + info.offset,
+                                                          static_cast<std::size_t>(info.numel))));
+  }
+  return sd;
+}
+
+void Bert::save_pretrained(const std::filesystem::path& dir) const {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw IoError("cannot create folder " + dir.string() + ": " + ec.message());
+  BertConfig c = config_;
+  c.architectures = {std::string(architecture())};
+  c.torch_dtype = "float32";
+  c.save(dir / "config.json");
+  save_safetensors(dir / "model.safetensors", state_dict());
+}
+
+void Bert::check_input(const ModelInput& in) const {
+  const std::int64_t B = in.batch_size, S = in.seq_length;
+  if (B <= 0 || S <= 0) {
+    throw InvalidArgument("model input: empty batch (batch_size " + std::to_string(B) +
+                          ", seq_length " + std::to_string(S) + ")");
+  }
+  const auto N = static_cast<std::size_t>(B * S);
+  if (in.input_ids.size() != N) {
+    throw InvalidArgument("model input: input_ids has " + std::to_string(in.input_ids.size()) +
+                          " values, expected batch_size x seq_length = " + std::to_string(N));
+  }
+  if (!in.attention_mask.empty() && in.attention_mask.size() != N) {
+    throw InvalidArgument("model input: attention_mask has " +
+                          std::to_string(in.attention_mask.size()) + " values, expected " +
+                          std::to_string(N));
+  }
+  if (!in.token_type_ids.empty() && in.token_type_ids.size() != N) {
+    throw InvalidArgument("model input: token_type_ids has " +
+                          std::to_string(in.token_type_ids.size()) + " values, expected " +
+                          std::to_string(N));
+  }
+  if (S > config_.max_position_embeddings) {
+    throw InvalidArgument(
+        "model input: sequence length " + std::to_string(S) + " exceeds max_position_embeddings " +
+        std::to_string(config_.max_position_embeddings) + " (truncate the input)");
+  }
+  auto where = [S](std::size_t i) {
+    return "[" + std::to_string(i / S) + ", " + std::to_string(i % S) + "]";
+  };
+  for (std::size_t i = 0; i < N; ++i) {
+    if (in.input_ids[i] < 0 || in.input_ids[i] >= config_.vocab_size) {
+      throw InvalidArgument("model input: input_ids" + where(i) + " = " +
+                            std::to_string(in.input_ids[i]) + " is outside the vocabulary [0, " +
+                            std::to_string(config_.vocab_size) + ")");
+    }
+    if (!in.token_type_ids.empty() &&
+        (in.token_type_ids[i] < 0 || in.token_type_ids[i] >= config_.type_vocab_size)) {
+      throw InvalidArgument("model input: token_type_ids" + where(i) + " = " +
+                            std::to_string(in.token_type_ids[i]) + " is outside [0, " +
+                            std::to_string(config_.type_vocab_size) + ")");
+    }
+    if (!in.attention_mask.empty() && in.attention_mask[i] != 0 && in.attention_mask[i] != 1) {
+      throw InvalidArgument("model input: attention_mask" + where(i) + " = " +
+                            std::to_string(in.attention_mask[i]) + ", expected 0 or 1");
+    }
+  }
+  if (!in.labels.empty()) {
+    if (!has_classifier()) {
+      throw InvalidArgument("model input: labels given to BertModel, which has no classifier");
+    }
+    if (in.labels.size() != static_cast<std::size_t>(B)) {
+      throw InvalidArgument("model input: " + std::to_string(in.labels.size()) +
+                            " labels for a batch of " + std::to_string(B));
+    }
+    for (std::size_t i = 0; i < in.labels.size(); ++i) {
+      const auto y = in.labels[i];
+      if (y != -100 && (y < 0 || y >= config_.num_labels())) {
+        throw InvalidArgument("model input: labels[" + std::to_string(i) +
+                              "] = " + std::to_string(y) + " is outside [0, " +
+                              std::to_string(config_.num_labels()) + ")");
+      }
+    }
+  }
+}
+
+Activations& Bert::run(const ModelInput& in, bool keep_all_layers) {
+  check_input(in);
+  const std::int64_t B = in.batch_size, S = in.seq_length;
+  if (!acts_ || acts_->B != B || acts_->S != S || (keep_all_layers && !acts_->keep_all_layers)) {
+    acts_.reset();  // free the old workspace before allocating the new one
+    acts_ = std::make_unique<Activations>(config_, B, S, keep_all_layers);
+  }
+  Activations& a = *acts_;
+  std::copy(in.input_ids.begin(), in.input_ids.end(), a.input_ids.begin());
+  if (in.token_type_ids.empty())
+    std::fill(a.token_type_ids.begin(), a.token_type_ids.end(), 0);
+  else
+    std::copy(in.token_type_ids.begin(), in.token_type_ids.end(), a.token_type_ids.begin());
+  if (in.attention_mask.empty())
+    std::fill(a.attention_mask.begin(), a.attention_mask.end(), 1);
+  else
+    std::copy(in.attention_mask.begin(), in.attention_mask.end(), a.attention_mask.begin());
+  bert_forward(config_, weights_, a);
+  return a;
+}
+
+namespace {
+
+Tensor copy_tensor(std::vector<std::int64_t> shape, const float* data) {
+  std::int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return Tensor::from<float>(std::move(shape),
+                             std::span<const float>(data, static_cast<std::size_t>(n)));
+}
+
+}  // namespace
+
+ModelOutput Bert::forward(const ModelInput& in, const ForwardOptions& options) {
+  Activations& a = run(in, options.output_attentions);
+  const std::int64_t B = a.B, S = a.S, H = config_.hidden_size, L = config_.num_hidden_layers;
+  const std::int64_t NH = config_.num_attention_heads;
+  ModelOutput out;
+  out.last_hidden_state = copy_tensor({B, S, H}, a.hidden[L]);
+  out.pooler_output = copy_tensor({B, H}, a.pooled);
+  if (options.output_hidden_states) {
+    for (std::int64_t l = 0; l <= L; ++l)
+      out.hidden_states.push_back(copy_tensor({B, S, H}, a.hidden[l]));
+  }
+  if (options.output_attentions) {
+    for (std::int64_t l = 0; l < L; ++l) {
+      out.attentions.push_back(copy_tensor({B, NH, S, S}, a.layer(l).probs));
+    }
+  }
+  if (has_classifier()) {
+    out.logits = copy_tensor({B, config_.num_labels()}, a.logits);
+    if (!in.labels.empty()) {
+      out.loss = ops::cross_entropy_forward(a.logits, in.labels.data(), B, config_.num_labels());
+    }
+  }
+  return out;
+}
+
+}  // namespace bertkit::model

@@ -1,0 +1,58 @@
+// model::Bert: what BertModel and BertForSequenceClassification share -- the config, the
+// parameter arena with its named views, and the activation workspace of the last shape run.
+// The trainer works on this directly (gradients are an arena of the same layout).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "bertkit/config.h"
+#include "bertkit/model.h"
+#include "bertkit/tensor.h"
+#include "model/activations.h"
+#include "model/parameters.h"
+
+namespace bertkit::model {
+
+class Bert {
+ public:
+  Bert(const BertConfig& config, bool with_classifier);
+
+  const BertConfig& config() const { return config_; }
+  const ParameterLayout& layout() const { return layout_; }
+  const Weights& weights() const { return weights_; }
+  float* params() { return params_.data(); }
+  const float* params() const { return params_.data(); }
+  bool has_classifier() const { return layout_.has_classifier; }
+  std::string_view architecture() const {
+    return has_classifier() ? "BertForSequenceClassification" : "BertModel";
+  }
+
+  // HF's _init_weights from a seeded generator (see BertModel::init).
+  void init_weights(std::uint64_t seed);
+  // Copies a state dict into the arena, mapping names as from_pretrained does.
+  void load_state_dict(const StateDict& weights, const LoadOptions& options,
+                       std::string_view source);
+  StateDict state_dict() const;
+  void save_pretrained(const std::filesystem::path& dir) const;
+
+  // Validates the input, (re)uses the workspace for its shape and runs the whole forward pass.
+  // keep_all_layers keeps every layer's activations (backward, output_attentions).
+  Activations& run(const ModelInput& input, bool keep_all_layers);
+  ModelOutput forward(const ModelInput& input, const ForwardOptions& options);
+
+ private:
+  void check_input(const ModelInput& input) const;
+
+  BertConfig config_;
+  ParameterLayout layout_;
+  FloatArena params_;
+  Weights weights_;
+  std::unique_ptr<Activations> acts_;
+};
+
+// A model folder for a local path, else bertkit::resolve_model (hub cache / download).
+std::filesystem::path resolve_model_dir(std::string_view name_or_path);
+
+}  // namespace bertkit::model
