@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libopenblas-openmp-dev              # GEMM (OpenMP-threaded OpenBLAS)
   libcurl4-openssl-dev libarchive-dev zlib1g-dev
+  libssl-dev                          # libcrypto: SHA-256 of downloaded datasets
   python3                             # loopback HTTP server used by the hub tests
 )
 
