@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "bertkit/error.h"
+#include "bertkit/hub.h"
 #include "bertkit/model.h"
 #include "bertkit/serialization.h"
 #include "model/bert.h"
@@ -13,7 +14,8 @@ namespace model {
 std::filesystem::path resolve_model_dir(std::string_view name_or_path) {
   const std::filesystem::path p{std::string(name_or_path)};
   if (std::filesystem::is_directory(p)) return p;
-  throw IoError("model folder " + p.string() + " does not exist");
+  // Not a folder: a hub repo id (org/name), looked up in the HF cache or downloaded.
+  return resolve_model(name_or_path);
 }
 
 }  // namespace model
