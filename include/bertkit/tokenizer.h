@@ -145,6 +145,7 @@ class BertTokenizer {
 
  private:
   struct Impl;
+  explicit BertTokenizer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
