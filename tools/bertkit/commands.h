@@ -7,5 +7,7 @@
 namespace bertkit::cli {
 
 void add_tokenize_command(CLI::App& app);
+void add_embed_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
 
 }  // namespace bertkit::cli

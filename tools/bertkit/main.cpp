@@ -8,6 +8,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "bertkit 0.1.0");
   bertkit::cli::add_tokenize_command(app);
+  bertkit::cli::add_embed_command(app);
+  bertkit::cli::add_predict_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,75 @@
+// What `embed` and `predict` share: resolving --model, reading the texts, tokenizing them like
+// `tokenizer(texts, padding=True, truncation=True, max_length=N)`, and the --input-ids file.
+#pragma once
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "bertkit/config.h"
+#include "bertkit/error.h"
+#include "bertkit/hub.h"
+#include "bertkit/model.h"
+#include "bertkit/serialization.h"
+#include "bertkit/tokenizer.h"
+
+namespace bertkit::cli {
+
+inline std::filesystem::path model_folder(const std::string& name_or_path) {
+  if (std::filesystem::is_directory(name_or_path)) return name_or_path;
+  return resolve_model(name_or_path);
+}
+
+// Texts from the command line, else one per line of stdin.
+inline std::vector<std::string> read_texts(std::vector<std::string> texts) {
+  if (!texts.empty()) return texts;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    texts.push_back(line);
+  }
+  if (texts.empty()) throw InvalidArgument("no input: give texts as arguments or lines on stdin");
+  return texts;
+}
+
+// Default max length: min(512, max_position_embeddings), as the model cannot take more.
+inline ModelInput tokenize_for(const std::filesystem::path& dir, const BertConfig& config,
+                               const std::vector<std::string>& texts, std::size_t max_length) {
+  if (max_length == 0)
+    max_length =
+        static_cast<std::size_t>(std::min<std::int64_t>(512, config.max_position_embeddings));
+  if (max_length > static_cast<std::size_t>(config.max_position_embeddings)) {
+    throw InvalidArgument("--max-length " + std::to_string(max_length) +
+                          " exceeds the model's max_position_embeddings " +
+                          std::to_string(config.max_position_embeddings));
+  }
+  const BertTokenizer tokenizer = BertTokenizer::from_pretrained(dir);
+  EncodeOptions options;
+  options.padding = Padding::kLongest;
+  options.truncation = Truncation::kLongestFirst;
+  options.max_length = max_length;
+  return ModelInput::from_batch(tokenizer.encode_batch(texts, options),
+                                static_cast<std::int32_t>(config.pad_token_id));
+}
+
+// input_ids / attention_mask / token_type_ids (I64 [B, S]) from a safetensors file, the layout
+// of shared/golden/models/*/outputs.safetensors.
+inline ModelInput read_input_ids(const std::filesystem::path& file) {
+  const StateDict sd = load_safetensors(file);
+  auto it = sd.find("input_ids");
+  if (it == sd.end()) throw FormatError(file.string() + ": no tensor named input_ids");
+  auto get = [&](const char* name) {
+    auto i = sd.find(name);
+    return i == sd.end() ? Tensor() : i->second;
+  };
+  return ModelInput::from_tensors(it->second, get("attention_mask"), get("token_type_ids"));
+}
+
+inline bool has_classifier_architecture(const BertConfig& config) {
+  return std::find(config.architectures.begin(), config.architectures.end(),
+                   "BertForSequenceClassification") != config.architectures.end();
+}
+
+}  // namespace bertkit::cli
