@@ -1,5 +1,7 @@
 // The whole public API of bertkit.
 #pragma once
 
+#include "bertkit/config.h"
 #include "bertkit/error.h"
+#include "bertkit/model.h"
 #include "bertkit/tokenizer.h"
