@@ -295,7 +295,11 @@ BatchEncoding BertTokenizer::Impl::encode_batch(std::span<const std::string> tex
     for (std::size_t i = begin; i < end; ++i) {
       std::string_view pair;
       if (pairs) pair = (*pairs)[i];
-      batch.encodings[i] = impl.encode_unpadded(texts[i], pairs ? &pair : nullptr, o);
+      try {
+        batch.encodings[i] = impl.encode_unpadded(texts[i], pairs ? &pair : nullptr, o);
+      } catch (const FormatError& e) {
+        throw FormatError(tok::format("batch row {}: {}", i, e.what()));
+      }
     }
   };
   if (num_threads == 0) num_threads = std::max(1u, std::thread::hardware_concurrency());
