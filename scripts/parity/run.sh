@@ -39,7 +39,11 @@ case $build in /*) ;; *) build=$root/$build ;; esac
 if [ ! -f "$build/build.ninja" ] && [ ! -f "$build/Makefile" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
-cmake --build "$build" -j2 --target bench_tokenize_jsonl >/dev/null
+if ! cmake --build "$build" -j2 --target bench_tokenize_jsonl >"$build/parity-build.log" 2>&1; then
+  tail -n 40 "$build/parity-build.log" >&2
+  echo "parity: building bench_tokenize_jsonl failed (log: $build/parity-build.log)" >&2
+  exit 2
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
