@@ -134,6 +134,17 @@ TEST(TorchBin, NotAnArchive) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(TorchZip, EmptyEntriesReadAsEmpty) {
+  // Written by Python's zipfile (tests/fixtures/torch-bin/make_variants.py).
+  const auto archive = read_bytes(fixture("torch-bin/empty_entries.zip"));
+  const io::ZipReader zip(archive, "empty_entries.zip");
+  ASSERT_EQ(zip.entries().size(), 2u);
+  for (const auto& e : zip.entries()) {
+    std::vector<std::byte> scratch;
+    EXPECT_TRUE(zip.read(e, scratch).empty()) << e.name;
+  }
+}
+
 // --- hand-built pickles for the restricted unpickler ---
 
 class Pickle {

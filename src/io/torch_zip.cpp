@@ -198,6 +198,7 @@ std::span<const std::byte> ZipReader::read(const ZipEntry& entry,
     scratch.assign(entry.uncompressed_size, std::byte{0});
     z_stream z{};
     if (inflateInit2(&z, -MAX_WBITS) != Z_OK) fail("zlib cannot initialise");
+    Bytef empty_output = 0;
     std::uint64_t in_done = 0;
     std::uint64_t out_done = 0;
     int rc = Z_OK;
@@ -209,7 +210,9 @@ std::span<const std::byte> ZipReader::read(const ZipEntry& entry,
           std::min<std::uint64_t>(scratch.size() - out_done, std::numeric_limits<uInt>::max()));
       z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(out.data() + in_done));
       z.avail_in = in_chunk;
-      z.next_out = reinterpret_cast<Bytef*>(scratch.data() + out_done);
+      // zlib refuses a null output pointer even with no room, which an empty entry has.
+      z.next_out =
+          scratch.empty() ? &empty_output : reinterpret_cast<Bytef*>(scratch.data() + out_done);
       z.avail_out = out_chunk;
       rc = inflate(&z, Z_NO_FLUSH);
       in_done += in_chunk - z.avail_in;
