@@ -1,6 +1,7 @@
 #include "tokenizer/added_tokens.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace bertkit::tok {
 
@@ -13,6 +14,9 @@ void AddedTokenSplitter::add(std::string content, std::int32_t id) {
     }
   }
   first_byte_[static_cast<unsigned char>(content[0])] = true;
+  const int distinct =
+      static_cast<int>(std::count(std::begin(first_byte_), std::end(first_byte_), true));
+  single_first_byte_ = distinct == 1 ? static_cast<unsigned char>(content[0]) : -1;
   tokens_.emplace_back(std::move(content), id);
   std::stable_sort(tokens_.begin(), tokens_.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
@@ -24,7 +28,12 @@ void AddedTokenSplitter::split(std::string_view text, std::vector<Segment>& out)
   std::size_t pos = 0;
   const std::size_t n = text.size();
   while (pos < n) {
-    if (!first_byte_[static_cast<unsigned char>(text[pos])]) {
+    if (single_first_byte_ >= 0) {
+      // The usual case (BERT's specials all start with '['): let memchr skip ahead.
+      const void* hit = std::memchr(text.data() + pos, single_first_byte_, n - pos);
+      if (hit == nullptr) break;
+      pos = static_cast<const char*>(hit) - text.data();
+    } else if (!first_byte_[static_cast<unsigned char>(text[pos])]) {
       ++pos;
       continue;
     }

@@ -28,6 +28,7 @@ class AddedTokenSplitter {
   // Sorted longest first, so the first match at a position is the longest.
   std::vector<std::pair<std::string, std::int32_t>> tokens_;
   bool first_byte_[256] = {};
+  int single_first_byte_ = -1;  // the only first byte of all tokens, if there is just one
 };
 
 }  // namespace bertkit::tok

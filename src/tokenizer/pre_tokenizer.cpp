@@ -12,6 +12,7 @@ struct BasicTokenizer::Token {
   bool complex = false;
   bool identity = true;  // out.text[begin + i] came from original code point orig_start + i
   std::uint32_t begin = 0;
+  std::uint32_t emitted = 0;  // words up to this byte of out.text are already emitted
   std::uint32_t orig_start = 0;
 };
 
@@ -20,19 +21,17 @@ BasicTokenizer::BasicTokenizer(BasicOptions options, const std::vector<std::stri
   for (int b = 0; b < 128; ++b) {
     const char32_t c = static_cast<char32_t>(b);
     ascii_punct_[b] = options_.split_punctuation && is_punctuation(c);
+    const std::uint8_t word_class = ascii_punct_[b] ? kPunct : kWordChar;
+    const std::uint8_t space = kSpace, drop = kDrop;
     ascii_lower_[b] = static_cast<char>(options_.lowercase && b >= 'A' && b <= 'Z' ? b + 32 : b);
     if (options_.clean_text) {
-      ascii_class_[b] = (b == 0 || is_control(c)) ? kDrop
-                        : is_bert_whitespace(c)   ? kSpace
-                                                  : kWordChar;
+      ascii_class_[b] = (b == 0 || is_control(c)) ? drop
+                        : is_bert_whitespace(c)   ? space
+                                                  : word_class;
     } else {
-      ascii_class_[b] = is_python_space(c) ? kSpace : kWordChar;
+      ascii_class_[b] = is_python_space(c) ? space : word_class;
     }
   }
-}
-
-bool BasicTokenizer::is_never_split(std::string_view word) const {
-  return !never_split_.empty() && never_split_.count(std::string(word)) != 0;
 }
 
 void BasicTokenizer::emit(PreTokenized& out, std::uint32_t begin, std::uint32_t end, const Token& t,
@@ -59,8 +58,8 @@ void BasicTokenizer::finish_ascii(Token& t, PreTokenized& out) const {
     emit(out, t.begin, end, t, true);
     return;
   }
-  std::uint32_t start = t.begin;
-  for (std::uint32_t i = t.begin; i < end; ++i) {
+  std::uint32_t start = t.emitted;
+  for (std::uint32_t i = t.emitted; i < end; ++i) {
     if (ascii_punct_[static_cast<unsigned char>(out.text[i])]) {
       emit(out, start, i, t, false);
       emit(out, i, i + 1, t, false);
@@ -150,7 +149,7 @@ std::size_t BasicTokenizer::split(std::string_view segment, std::size_t byte_bas
     t.active = true;
     t.complex = false;
     t.identity = true;
-    t.begin = static_cast<std::uint32_t>(out.text.size());
+    t.begin = t.emitted = static_cast<std::uint32_t>(out.text.size());
     t.orig_start = at;
   };
   // Turns the ASCII token read so far into code points, so the rest goes through the
@@ -164,8 +163,13 @@ std::size_t BasicTokenizer::split(std::string_view segment, std::size_t byte_bas
       out.cps.push_back({static_cast<unsigned char>(out.text[i]), o, o + 1});
     }
     out.text.resize(t.begin);
+    // Words split off by the fast path are redone by the normaliser.
+    while (!out.words.empty() && out.words.back().begin >= t.begin) out.words.pop_back();
+    t.emitted = t.begin;
     t.complex = true;
   };
+  // Punctuation is split off while copying when no never_split entry could claim the token.
+  const bool split_while_copying = never_split_.empty();
 
   while (pos < n) {
     const unsigned char b = s[pos];
@@ -173,7 +177,7 @@ std::size_t BasicTokenizer::split(std::string_view segment, std::size_t byte_bas
       const std::uint8_t cls = ascii_class_[b];
       if (cls == kSpace) {
         finish(t, out);
-      } else if (cls == kWordChar) {
+      } else if (cls != kDrop) {
         if (!t.active) start_token(cp);
         if (t.complex) {
           out.cps.push_back({static_cast<char32_t>(b), cp, cp + 1});
@@ -185,14 +189,34 @@ std::size_t BasicTokenizer::split(std::string_view segment, std::size_t byte_bas
             }
             t.identity = false;
           }
-          if (!t.identity) out.token_orig.push_back(cp);
-          out.text.push_back(ascii_lower_[b]);
-          // The common case: a run of plain word characters.
-          while (t.identity && pos + 1 < n && s[pos + 1] < 0x80 &&
-                 ascii_class_[s[pos + 1]] == kWordChar) {
-            ++pos;
-            ++cp;
-            out.text.push_back(ascii_lower_[s[pos]]);
+          if (!t.identity || !split_while_copying) {
+            if (!t.identity) out.token_orig.push_back(cp);
+            out.text.push_back(ascii_lower_[b]);
+          } else {
+            // The common case: a run of ASCII word characters and punctuation, whose words
+            // are emitted right away.
+            std::uint8_t k = cls;
+            unsigned char c = b;
+            for (;;) {
+              if (k == kPunct) {
+                const auto at = static_cast<std::uint32_t>(out.text.size());
+                if (t.emitted < at) {
+                  out.words.push_back(
+                      {t.emitted, at, t.orig_start + (t.emitted - t.begin), false, false});
+                }
+                out.text.push_back(static_cast<char>(c));
+                out.words.push_back({at, at + 1, t.orig_start + (at - t.begin), false, false});
+                t.emitted = at + 1;
+              } else {
+                out.text.push_back(ascii_lower_[c]);
+              }
+              if (pos + 1 >= n || s[pos + 1] >= 0x80) break;
+              c = s[pos + 1];
+              k = ascii_class_[c];
+              if (k != kWordChar && k != kPunct) break;
+              ++pos;
+              ++cp;
+            }
           }
         }
       }

@@ -71,14 +71,16 @@ class BasicTokenizer {
   const BasicOptions& options() const { return options_; }
 
  private:
-  enum : std::uint8_t { kWordChar, kSpace, kDrop };
+  enum : std::uint8_t { kWordChar, kPunct, kSpace, kDrop };
   struct Token;
   void finish(Token& t, PreTokenized& out) const;
   void finish_ascii(Token& t, PreTokenized& out) const;
   void finish_complex(Token& t, PreTokenized& out) const;
   void emit(PreTokenized& out, std::uint32_t begin, std::uint32_t end, const Token& t,
             bool never_split) const;
-  bool is_never_split(std::string_view word) const;
+  bool is_never_split(std::string_view word) const {
+    return !never_split_.empty() && never_split_.count(std::string(word)) != 0;
+  }
 
   BasicOptions options_;
   std::uint8_t ascii_class_[128];
