@@ -286,13 +286,22 @@ TEST_F(HubTest, TokenIsSentAsBearer) {
   server_.require_token("bert-base-uncased", "hf_secret");
   options_.token = "hf_secret";
 
+  server_.set_cdn_host("localhost");  // LFS downloads go to another host, like the real CDN
+
   bertkit::resolve_model("bert-base-uncased", options_);
 
   ASSERT_FALSE(server_.requests().empty());
+  int cdn_requests = 0;
   for (const auto& request : server_.requests()) {
-    if (request.path.starts_with("/cdn/")) continue;  // another "host" in real life
-    EXPECT_EQ(request.authorization, "Bearer hf_secret") << request.path;
+    if (request.path.starts_with("/cdn/")) {
+      // As huggingface_hub: the token is for the hub, never sent to the CDN.
+      EXPECT_EQ(request.authorization, "") << request.path;
+      ++cdn_requests;
+    } else {
+      EXPECT_EQ(request.authorization, "Bearer hf_secret") << request.path;
+    }
   }
+  EXPECT_EQ(cdn_requests, 1);
 }
 
 TEST_F(HubTest, UnauthorizedGivesAClearErrorMentioningHfToken) {

@@ -165,7 +165,7 @@ BlobResult download_blob(HttpClient& client, const BlobRequest& request) {
     }
     bar.set(offset);
     FileSink sink(file, offset, bar);
-    const HttpResult result = client.get(request.url, offset, sink);
+    const HttpResult result = client.get(request.url, offset, sink, request.send_token);
     if (!sink.write_error().empty()) {
       throw IoError("cannot write " + request.incomplete.string() + ": " + sink.write_error());
     }
@@ -184,9 +184,9 @@ BlobResult download_blob(HttpClient& client, const BlobRequest& request) {
       } else if (result.status == 404) {
         return BlobResult::kNotFound;
       } else {
-        throw IoError(
-            "cannot download " + request.display_name + ": " +
-            describe_http_error(result, request.url, client.settings().token.has_value()));
+        throw IoError("cannot download " + request.display_name + ": " +
+                      describe_http_error(result, request.url,
+                                          request.send_token && client.settings().token));
       }
       continue;
     }

@@ -19,6 +19,7 @@ struct BlobRequest {
   std::filesystem::path incomplete;      // blobs/{etag}.incomplete
   std::filesystem::path blob;            // blobs/{etag}
   bool progress = true;
+  bool send_token = true;  // false when `url` is on another host than the hub
 };
 
 enum class BlobResult { kDownloaded, kNotFound };

@@ -35,7 +35,8 @@ std::string percent_encode(std::string_view text, bool keep_slash) {
   return out;
 }
 
-// "https://host:port/a/b" -> "https://host:port"
+// "https://host:port/a/b" -> "https://host:port"; compared to keep the token off other hosts.;
+// compared to keep the token off other hosts.
 std::string url_origin(const std::string& url) {
   const auto scheme = url.find("://");
   if (scheme == std::string::npos) return url;
@@ -109,11 +110,10 @@ Downloader::~Downloader() = default;
 
 HttpClient& Downloader::client() {
   if (!client_) {
-    HttpSettings settings;
-    settings.token = options_.token;
-    settings.head_timeout_s = options_.etag_timeout_s;
-    settings.read_timeout_s = options_.download_timeout_s;
-    client_ = std::make_unique<HttpClient>(std::move(settings));
+    client_ =
+        std::make_unique<HttpClient>(HttpSettings{.token = options_.token,
+                                                  .head_timeout_s = options_.etag_timeout_s,
+                                                  .read_timeout_s = options_.download_timeout_s});
   }
   return *client_;
 }
@@ -228,9 +228,16 @@ FileLookup Downloader::fetch(std::string_view repo_id, std::string_view filename
     const FileLock lock(cache.lock_file(meta.etag));
     // Another process may have finished this blob while we waited for the lock.
     if (!std::filesystem::is_regular_file(blob, ec)) {
-      BlobRequest request{meta.location, std::string(filename),
-                          meta.size,     cache.incomplete_blob(meta.etag),
-                          blob,          options_.progress};
+      const BlobRequest request{
+          .url = meta.location,
+          .display_name = std::string(filename),
+          .expected_size = meta.size,
+          .incomplete = cache.incomplete_blob(meta.etag),
+          .blob = blob,
+          .progress = options_.progress,
+          // As huggingface_hub: the token goes to the hub, never to the CDN it redirects to.
+          .send_token = url_origin(meta.location) == url_origin(head_url),
+      };
       if (download_blob(client(), request) == BlobResult::kNotFound) {
         cache.mark_absent(meta.commit, filename);
         return FileLookup{FileStatus::kAbsent, {}, meta.commit, ""};

@@ -113,14 +113,15 @@ HttpClient::HttpClient(HttpSettings settings) : settings_(std::move(settings)) {
 
 HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
-HttpResult HttpClient::head(const std::string& url) { return perform(url, true, 0, nullptr); }
+HttpResult HttpClient::head(const std::string& url) { return perform(url, true, 0, nullptr, true); }
 
-HttpResult HttpClient::get(const std::string& url, int64_t range_start, HttpBodySink& sink) {
-  return perform(url, false, range_start, &sink);
+HttpResult HttpClient::get(const std::string& url, int64_t range_start, HttpBodySink& sink,
+                           bool send_token) {
+  return perform(url, false, range_start, &sink, send_token);
 }
 
 HttpResult HttpClient::perform(const std::string& url, bool head, int64_t range_start,
-                               HttpBodySink* sink) {
+                               HttpBodySink* sink, bool send_token) {
   CURL* curl = static_cast<CURL*>(curl_);
   // Reset clears the options but keeps the connection cache, so keep-alive still works.
   curl_easy_reset(curl);
@@ -131,7 +132,7 @@ HttpResult HttpClient::perform(const std::string& url, bool head, int64_t range_
   curl_slist* headers = nullptr;
   // identity: Content-Length must be the file size, which the hub reports and we check.
   headers = curl_slist_append(headers, "Accept-Encoding: identity");
-  if (settings_.token) {
+  if (settings_.token && send_token) {
     headers = curl_slist_append(headers, ("Authorization: Bearer " + *settings_.token).c_str());
   }
 

@@ -63,13 +63,16 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   HttpResult head(const std::string& url);
-  // range_start > 0 asks for "Range: bytes={range_start}-".
-  HttpResult get(const std::string& url, int64_t range_start, HttpBodySink& sink);
+  // range_start > 0 asks for "Range: bytes={range_start}-". send_token false leaves the token
+  // out (a download from the CDN, another host than the hub, must not receive it).
+  HttpResult get(const std::string& url, int64_t range_start, HttpBodySink& sink,
+                 bool send_token = true);
 
   const HttpSettings& settings() const { return settings_; }
 
  private:
-  HttpResult perform(const std::string& url, bool head, int64_t range_start, HttpBodySink* sink);
+  HttpResult perform(const std::string& url, bool head, int64_t range_start, HttpBodySink* sink,
+                     bool send_token);
 
   HttpSettings settings_;
   void* curl_ = nullptr;  // CURL*, kept out of the header

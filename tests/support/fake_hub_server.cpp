@@ -269,7 +269,8 @@ void FakeHubServer::handle(int fd) {
     extra.emplace_back("X-Linked-Etag", "\"" + file.etag + "\"");
     extra.emplace_back("X-Linked-Size", std::to_string(file.content.size()));
     extra.emplace_back("ETag", "W/\"pointer-" + file.etag.substr(0, 8) + "\"");
-    extra.emplace_back("Location", endpoint() + "/cdn/" + file.etag);
+    extra.emplace_back("Location",
+                       "http://" + cdn_host_ + ":" + std::to_string(port_) + "/cdn/" + file.etag);
     respond(fd, 302, extra, "", head);
     return;
   }
@@ -328,6 +329,11 @@ void FakeHubServer::set_send_hub_headers(bool send) {
 void FakeHubServer::set_fail_status(std::optional<int> status) {
   std::lock_guard lock(mutex_);
   fail_status_ = status;
+}
+
+void FakeHubServer::set_cdn_host(const std::string& host) {
+  std::lock_guard lock(mutex_);
+  cdn_host_ = host;
 }
 
 std::vector<RecordedRequest> FakeHubServer::requests() const {

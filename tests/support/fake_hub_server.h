@@ -51,6 +51,9 @@ class FakeHubServer {
   void set_ignore_range(bool ignore);
   void set_send_hub_headers(bool send);             // false: no X-Repo-Commit, ETag, X-Linked-*
   void set_fail_status(std::optional<int> status);  // answer every request with this status
+  // The host name LFS redirects point to ("localhost": another host than 127.0.0.1 for the
+  // client, as the real CDN is, while still reaching this server).
+  void set_cdn_host(const std::string& host);
 
   std::vector<RecordedRequest> requests() const;
   // Requests with this method whose path ends with `suffix`.
@@ -84,6 +87,7 @@ class FakeHubServer {
   bool ignore_range_ = false;
   bool send_hub_headers_ = true;
   std::optional<int> fail_status_;
+  std::string cdn_host_ = "127.0.0.1";
   std::vector<RecordedRequest> requests_;
 };
 
