@@ -1,0 +1,532 @@
+// Forward-pass benchmark: bertkit's BertModel vs the same model in PyTorch and
+// in ONNX Runtime, measured in one run on one machine.
+//
+// A bert-base-shaped model (random HF-style weights, fixed seed; --bert-mini
+// for a small one,
+// --model DIR for a real folder) is saved once to a cache folder; bertkit times
+// forward() at each shape, then the peers bench/peers/torch_bert.py (torch.nn,
+// same weights) and bench/peers/ort_bert.js (ONNX Runtime on the ONNX export of
+// that torch model) time the same shapes with the same thread count. Each peer
+// first recomputes one padded batch that bertkit wrote (check.safetensors) and
+// reports its max abs difference, so the three programs are known to compute
+// the same function. Only one program runs at a time.
+//
+// Throughput is tokens/s = batch*seq / median forward time. "% of GEMM peak"
+// divides the GEMM FLOPs of the forward (the matmuls; element-wise work is not
+// counted) per second by the GFLOP/s of a large cblas_sgemm run in this process
+// with the same threads.
+//
+//   bench_model_forward [--bert-mini] [--threads N] [--repeats R] [--shapes
+//   1x128,8x128,4x512]
+//                       [--model DIR] [--skip-peers] [--json results.json]
+#include <cblas.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bertkit/config.h"
+#include "bertkit/error.h"
+#include "bertkit/model.h"
+#include "bertkit/serialization.h"
+#include "bertkit/tensor.h"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+struct Shape {
+  std::int64_t batch = 0;
+  std::int64_t seq = 0;
+};
+
+struct Timing {
+  double median_ms = 0;
+  double min_ms = 0;
+  double tokens_per_s = 0;
+  double cores_busy = 0;  // CPU seconds per wall second over the timed runs
+};
+
+struct Options {
+  std::string model_dir;
+  bool bert_mini = false;
+  int threads = 0;
+  int repeats = 10;
+  int warmup = 2;
+  std::string shapes = "1x128,8x128,4x512";
+  bool skip_peers = false;
+  std::string cache_dir = std::string(BERTKIT_SOURCE_DIR) + "/bench/.cache/model_forward";
+  std::string peers_dir = std::string(BERTKIT_SOURCE_DIR) + "/bench/peers";
+  std::string python = "/usr/bin/python3";  // Debian's, where python3-torch lives
+  std::string node = "node";
+  std::int64_t peak_size = 4096;
+  std::uint64_t seed = 42;
+  std::string json_out;
+};
+
+std::vector<Shape> parse_shapes(const std::string& text) {
+  std::vector<Shape> shapes;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    std::size_t x = item.find_first_of("xX");
+    Shape s;
+    try {
+      if (x == std::string::npos) throw std::invalid_argument("no x");
+      std::size_t used_b = 0, used_s = 0;
+      s.batch = std::stoll(item.substr(0, x), &used_b);
+      s.seq = std::stoll(item.substr(x + 1), &used_s);
+      if (used_b != x || used_s != item.size() - x - 1) throw std::invalid_argument("junk");
+    } catch (const std::logic_error&) {
+      throw bertkit::InvalidArgument("--shapes: '" + item + "' is not BATCHxSEQ (e.g. 8x128)");
+    }
+    if (s.batch <= 0 || s.seq <= 0)
+      throw bertkit::InvalidArgument("--shapes: '" + item + "' must have positive sizes");
+    shapes.push_back(s);
+    start = end + 1;
+  }
+  return shapes;
+}
+
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto sec = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) * 1e-6; };
+  return sec(usage.ru_utime) + sec(usage.ru_stime);
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Matmul FLOPs of BertModel's forward: Q,K,V,O (4 H^2) and the FFN (2 H I) per
+// token and layer, scores and context (2 S H each) per token and layer, and the
+// pooler on the [CLS] rows.
+double forward_flops(const bertkit::BertConfig& c, Shape s) {
+  double tokens = double(s.batch * s.seq), H = double(c.hidden_size);
+  double I = double(c.intermediate_size), S = double(s.seq);
+  double per_token_layer = 2.0 * (4.0 * H * H + 2.0 * H * I) + 2.0 * (2.0 * S * H);
+  return tokens * per_token_layer * double(c.num_hidden_layers) + 2.0 * double(s.batch) * H * H;
+}
+
+// GFLOP/s of the best of 3 square cblas_sgemm runs (after one warm-up), on the
+// threads that bertkit::set_num_threads gave OpenBLAS.
+double gemm_peak_gflops(std::int64_t n) {
+  std::vector<float> a(n * n), b(n * n), c(n * n);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  for (auto& v : a) v = dist(rng);
+  for (auto& v : b) v = dist(rng);
+  const int ni = static_cast<int>(n);
+  double best = 1e30;
+  for (int run = 0; run < 4; ++run) {
+    double t0 = now_seconds();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.f, a.data(), ni, b.data(),
+                ni, 0.f, c.data(), ni);
+    if (run > 0) best = std::min(best, now_seconds() - t0);
+  }
+  return 2.0 * double(n) * double(n) * double(n) / best / 1e9;
+}
+
+// Timing inputs: fixed-seed ordinary-token ids, a [CLS] first, full attention,
+// segment 0.
+bertkit::ModelInput random_input(const bertkit::BertConfig& c, Shape s, std::uint64_t seed) {
+  bertkit::ModelInput in;
+  in.batch_size = s.batch;
+  in.seq_length = s.seq;
+  std::mt19937_64 rng(seed);
+  std::int64_t lo = c.vocab_size > 1000 ? 1000 : 1;
+  std::uniform_int_distribution<std::int64_t> id(lo, c.vocab_size - 1);
+  in.input_ids.resize(static_cast<std::size_t>(s.batch * s.seq));
+  for (std::size_t i = 0; i < in.input_ids.size(); ++i)
+    in.input_ids[i] = static_cast<std::int32_t>(
+        i % s.seq == 0 ? std::min<std::int64_t>(101, c.vocab_size - 1) : id(rng));
+  in.attention_mask.assign(in.input_ids.size(), 1);
+  in.token_type_ids.assign(in.input_ids.size(), 0);
+  return in;
+}
+
+Timing time_bertkit(bertkit::BertModel& model, Shape s, int warmup, int repeats) {
+  bertkit::ModelInput in = random_input(model.config(), s, 1000 * s.batch + s.seq);
+  for (int i = 0; i < warmup; ++i) model.forward(in);
+  std::vector<double> runs;
+  double cpu0 = cpu_seconds(), wall0 = now_seconds();
+  for (int i = 0; i < repeats; ++i) {
+    double t0 = now_seconds();
+    model.forward(in);
+    runs.push_back((now_seconds() - t0) * 1e3);
+  }
+  double wall = now_seconds() - wall0, cpu = cpu_seconds() - cpu0;
+  Timing t;
+  t.median_ms = median(runs);
+  t.min_ms = *std::min_element(runs.begin(), runs.end());
+  t.tokens_per_s = double(s.batch * s.seq) / (t.median_ms / 1e3);
+  t.cores_busy = wall > 0 ? cpu / wall : 0;
+  return t;
+}
+
+// One padded, two-segment batch and bertkit's outputs for it: the peers
+// recompute it and report their max abs difference, which shows all three run
+// the same computation.
+void write_check_file(bertkit::BertModel& model, const fs::path& file) {
+  const std::int64_t B = 2, S = 24;
+  std::vector<std::int64_t> ids(B * S, 0), mask(B * S, 0), types(B * S, 0);
+  std::mt19937_64 rng(7);
+  std::int64_t vocab = model.config().vocab_size;
+  std::uniform_int_distribution<std::int64_t> id(std::min<std::int64_t>(999, vocab - 1), vocab - 1);
+  const std::int64_t lengths[B] = {S, 15};  // row 1 is right-padded
+  for (std::int64_t b = 0; b < B; ++b) {
+    for (std::int64_t s = 0; s < lengths[b]; ++s) {
+      ids[b * S + s] = id(rng);
+      mask[b * S + s] = 1;
+      types[b * S + s] = s >= lengths[b] / 2 ? 1 : 0;  // a sentence pair
+    }
+  }
+  using bertkit::Tensor;
+  Tensor t_ids = Tensor::from<std::int64_t>({B, S}, ids);
+  Tensor t_mask = Tensor::from<std::int64_t>({B, S}, mask);
+  Tensor t_types = Tensor::from<std::int64_t>({B, S}, types);
+  bertkit::ModelOutput out = model.forward(t_ids, t_mask, t_types);
+  bertkit::StateDict tensors;
+  tensors["input_ids"] = t_ids;
+  tensors["attention_mask"] = t_mask;
+  tensors["token_type_ids"] = t_types;
+  tensors["last_hidden_state"] = out.last_hidden_state;
+  tensors["pooler_output"] = out.pooler_output;
+  bertkit::save_safetensors(file, tensors);
+}
+
+// The 1-minute load average: other work on the machine shows up here and in "cores busy".
+double load_average() {
+  std::ifstream in("/proc/loadavg");
+  double load = -1;
+  in >> load;
+  return load;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// Runs `command` (stderr passes through), returns its stdout, or nullopt when
+// it failed.
+std::optional<std::string> run_capture(const std::string& command) {
+  std::FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  int status = pclose(pipe);
+  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  return out;
+}
+
+bool succeeds(const std::string& command) {
+  return run_capture(command + " >/dev/null 2>&1").has_value();
+}
+
+// The last line of a peer's stdout is its JSON result.
+std::optional<json> run_peer(const std::string& name, const std::string& command) {
+  std::cerr << "[" << name << "] " << command << "\n";
+  std::optional<std::string> out = run_capture(command);
+  if (!out) {
+    std::cerr << "[" << name << "] failed (see its message above); its column stays empty\n";
+    return std::nullopt;
+  }
+  std::size_t end = out->find_last_not_of("\n");
+  std::size_t begin = end == std::string::npos ? 0 : out->rfind('\n', end);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  try {
+    return json::parse(out->substr(begin, end == std::string::npos ? 0 : end - begin + 1));
+  } catch (const json::exception& e) {
+    std::cerr << "[" << name << "] printed no JSON result: " << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
+std::optional<Timing> peer_timing(const std::optional<json>& peer, Shape s) {
+  if (!peer || !peer->contains("results")) return std::nullopt;
+  for (const json& r : (*peer)["results"]) {
+    if (r.value("batch", 0) == s.batch && r.value("seq", 0) == s.seq) {
+      Timing t;
+      t.median_ms = r.value("median_ms", 0.0);
+      t.min_ms = r.value("min_ms", 0.0);
+      t.tokens_per_s = r.value("tokens_per_s", 0.0);
+      t.cores_busy = r.value("cores_busy", 0.0);
+      return t;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+std::string describe_check(const std::optional<json>& peer) {
+  if (!peer || !peer->contains("check")) return "not run";
+  const json& c = (*peer)["check"];
+  double hidden = c.value("last_hidden_state_max_abs_diff", 1e30);
+  double pooled = c.value("pooler_output_max_abs_diff", 1e30);
+  // float32 summation-order noise is ~1e-6 here; far more means a different
+  // function, and then the timings compare different work.
+  std::string verdict = std::max(hidden, pooled) < 1e-3 ? "" : "  <-- NOT THE SAME COMPUTATION";
+  return "max |diff| last_hidden_state " + fmt("%.2e", hidden) + ", pooler_output " +
+         fmt("%.2e", pooled) + verdict;
+}
+
+int run(const Options& opt) {
+  std::vector<Shape> shapes = parse_shapes(opt.shapes);
+  bertkit::set_num_threads(opt.threads);
+  const int threads = bertkit::num_threads();
+
+  // The model and the folder the peers read.
+  std::optional<bertkit::BertModel> model;
+  fs::path weights_dir, work_dir;
+  std::string model_name;
+  if (!opt.model_dir.empty()) {
+    model.emplace(bertkit::BertModel::from_pretrained(opt.model_dir, {.verbose = false}));
+    fs::path source = fs::weakly_canonical(opt.model_dir);
+    model_name = source.filename().string();
+    // Folders of the same name elsewhere get their own ONNX export and check
+    // file.
+    std::size_t path_hash = std::hash<std::string>{}(source.string());
+    work_dir = fs::path(opt.cache_dir) /
+               ("from-" + model_name + "-" + std::to_string(path_hash % 1000000));
+    fs::create_directories(work_dir);
+    weights_dir = opt.model_dir;
+    if (!fs::exists(weights_dir / "model.safetensors")) {
+      // The peers read safetensors only: give them a copy of the weights
+      // bertkit loaded.
+      model->save_pretrained(work_dir / "weights");
+      weights_dir = work_dir / "weights";
+    }
+  } else {
+    bertkit::BertConfig config = bertkit::BertConfig::bert_base();
+    model_name = "bert-base";
+    if (opt.bert_mini) {  // google/bert_uncased_L-4_H-256_A-4's shape
+      config.num_hidden_layers = 4;
+      config.hidden_size = 256;
+      config.num_attention_heads = 4;
+      config.intermediate_size = 1024;
+      model_name = "bert-mini";
+    }
+    config.architectures = {"BertModel"};
+    model_name += "-random-seed" + std::to_string(opt.seed);
+    work_dir = weights_dir = fs::path(opt.cache_dir) / model_name;
+    if (fs::exists(weights_dir / "model.safetensors") && fs::exists(weights_dir / "config.json")) {
+      std::cerr << "loading cached " << weights_dir.string() << "\n";
+      model.emplace(bertkit::BertModel::from_pretrained(weights_dir.string(), {.verbose = false}));
+    } else {
+      std::cerr << "initialising " << model_name << " and saving it to " << weights_dir.string()
+                << "\n";
+      model.emplace(bertkit::BertModel::init(config, opt.seed));
+      model->save_pretrained(weights_dir);
+    }
+  }
+  const bertkit::BertConfig& config = model->config();
+  for (Shape s : shapes)
+    if (s.seq > config.max_position_embeddings)
+      throw bertkit::InvalidArgument("--shapes: sequence length " + std::to_string(s.seq) +
+                                     " exceeds the model's max_position_embeddings " +
+                                     std::to_string(config.max_position_embeddings));
+  const fs::path check_file = work_dir / "check.safetensors";
+  write_check_file(*model, check_file);
+
+  std::cerr << "measuring the GEMM peak (cblas_sgemm " << opt.peak_size << "^3, " << threads
+            << " threads)\n";
+  const double peak = gemm_peak_gflops(opt.peak_size);
+
+  const double load_before = load_average();
+  std::vector<Timing> ours;
+  for (Shape s : shapes) {
+    std::cerr << "bertkit " << s.batch << "x" << s.seq << "\n";
+    ours.push_back(time_bertkit(*model, s, opt.warmup, opt.repeats));
+  }
+
+  // The peers, one after the other, after bertkit (nothing else of ours is
+  // running).
+  std::optional<json> torch_result, ort_result;
+  const std::string common = " --threads " + std::to_string(threads) + " --shapes " +
+                             shell_quote(opt.shapes) + " --warmup " + std::to_string(opt.warmup) +
+                             " --repeats " + std::to_string(opt.repeats) + " --check " +
+                             shell_quote(check_file.string());
+  const fs::path onnx_file = work_dir / "model.onnx";
+  if (!opt.skip_peers) {
+    if (!succeeds(shell_quote(opt.python) + " -c 'import torch, numpy'")) {
+      std::cerr << "PyTorch peer skipped: " << opt.python << " cannot import torch. Install it "
+                << "with scripts/bench-deps.sh (apt-get install python3-torch).\n";
+    } else {
+      // The ONNX export is redone whenever the weights are newer than it.
+      const fs::path weights_file = weights_dir / "model.safetensors";
+      bool export_onnx = !fs::exists(onnx_file) ||
+                         fs::last_write_time(onnx_file) < fs::last_write_time(weights_file);
+      torch_result = run_peer(
+          "pytorch", shell_quote(opt.python) + " " + shell_quote(opt.peers_dir + "/torch_bert.py") +
+                         " --model " + shell_quote(weights_dir.string()) + common +
+                         (export_onnx ? " --export-onnx " + shell_quote(onnx_file.string()) : ""));
+    }
+    const fs::path ort_package = fs::path(opt.peers_dir) / "node_modules/onnxruntime-node";
+    if (!succeeds(shell_quote(opt.node) + " --version") || !fs::exists(ort_package)) {
+      std::cerr << "ONNX Runtime peer skipped: needs node and "
+                   "onnxruntime-node; install them with "
+                << "scripts/bench-deps.sh (cd bench/peers && npm install "
+                   "--ignore-scripts).\n";
+    } else if (!fs::exists(onnx_file)) {
+      std::cerr << "ONNX Runtime peer skipped: no " << onnx_file.string()
+                << " (the PyTorch peer exports it; it needs python3-torch).\n";
+    } else {
+      ort_result = run_peer(
+          "onnxruntime", shell_quote(opt.node) + " " + shell_quote(opt.peers_dir + "/ort_bert.js") +
+                             " --model " + shell_quote(onnx_file.string()) + " --vocab " +
+                             std::to_string(config.vocab_size) + common);
+    }
+  }
+
+  // The report.
+  std::printf(
+      "\n%s: %lld layers, hidden %lld, %lld heads, intermediate %lld, "
+      "vocab %lld; %d threads;\n"
+      "median of %d runs after %d warm-up. GEMM peak of this machine: "
+      "%.1f GFLOP/s "
+      "(cblas_sgemm %lld^3 in this process, same threads).\n"
+      "ratios are bertkit tokens/s over the peer's (> 1: bertkit "
+      "faster); %% of peak counts matmul "
+      "FLOPs only.\n\n",
+      model_name.c_str(), (long long)config.num_hidden_layers, (long long)config.hidden_size,
+      (long long)config.num_attention_heads, (long long)config.intermediate_size,
+      (long long)config.vocab_size, threads, opt.repeats, opt.warmup, peak,
+      (long long)opt.peak_size);
+  std::printf("%-8s %12s %12s %12s %10s %10s %9s %8s %16s\n", "shape", "bertkit", "PyTorch", "ORT",
+              "bk/PyTorch", "bk/ORT", "GFLOP/s", "% peak", "cores bk/pt/ort");
+  std::printf("%-8s %12s %12s %12s\n", "", "tokens/s", "tokens/s", "tokens/s");
+  json report = {{"model", model_name},
+                 {"threads", threads},
+                 {"repeats", opt.repeats},
+                 {"warmup", opt.warmup},
+                 {"gemm_peak_gflops", peak},
+                 {"gemm_peak_size", opt.peak_size},
+                 {"load_average_before", load_before}};
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    Shape s = shapes[i];
+    const Timing& t = ours[i];
+    std::optional<Timing> pt = peer_timing(torch_result, s), ort = peer_timing(ort_result, s);
+    double gflops = forward_flops(config, s) / (t.median_ms / 1e3) / 1e9;
+    auto tps = [](const std::optional<Timing>& p) {
+      return p ? fmt("%12.0f", p->tokens_per_s) : std::string(12, ' ').replace(11, 1, "-");
+    };
+    auto ratio = [&](const std::optional<Timing>& p) {
+      return p ? fmt("%10.2f", t.tokens_per_s / p->tokens_per_s)
+               : std::string(10, ' ').replace(9, 1, "-");
+    };
+    auto cores = [](const std::optional<Timing>& p) {
+      return p ? fmt("%.1f", p->cores_busy) : std::string("-");
+    };
+    std::string shape = std::to_string(s.batch) + "x" + std::to_string(s.seq);
+    std::string busy = fmt("%.1f", t.cores_busy) + "/" + cores(pt) + "/" + cores(ort);
+    std::printf("%-8s %12.0f %s %s %s %s %9.1f %7.1f%% %16s\n", shape.c_str(), t.tokens_per_s,
+                tps(pt).c_str(), tps(ort).c_str(), ratio(pt).c_str(), ratio(ort).c_str(), gflops,
+                100.0 * gflops / peak, busy.c_str());
+    json row = {{"batch", s.batch},
+                {"seq", s.seq},
+                {"bertkit",
+                 {{"median_ms", t.median_ms},
+                  {"min_ms", t.min_ms},
+                  {"tokens_per_s", t.tokens_per_s},
+                  {"cores_busy", t.cores_busy}}},
+                {"gflops", gflops},
+                {"fraction_of_gemm_peak", gflops / peak}};
+    if (pt) row["pytorch"] = {{"median_ms", pt->median_ms}, {"tokens_per_s", pt->tokens_per_s}};
+    if (ort)
+      row["onnxruntime"] = {{"median_ms", ort->median_ms}, {"tokens_per_s", ort->tokens_per_s}};
+    report["shapes"].push_back(row);
+  }
+  std::printf(
+      "\nsame computation (one padded 2x24 sentence-pair batch, vs "
+      "bertkit's output):\n");
+  std::printf("  PyTorch:      %s\n", describe_check(torch_result).c_str());
+  std::printf("  ONNX Runtime: %s\n", describe_check(ort_result).c_str());
+  if (torch_result)
+    std::printf("  (PyTorch %s, torch.get_num_threads() = %d)\n",
+                torch_result->value("torch_version", std::string("?")).c_str(),
+                torch_result->value("torch_num_threads", 0));
+  if (ort_result)
+    std::printf("  (onnxruntime-node %s, graph optimisation level all)\n",
+                ort_result->value("onnxruntime_version", std::string("?")).c_str());
+  std::printf(
+      "load average (1 min) %.2f before bertkit, %.2f after the peers: timings on a busy\n"
+      "machine are noisy; compare runs made on a quiet one.\n",
+      load_before, load_average());
+
+  if (!opt.json_out.empty()) {
+    report["load_average_after"] = load_average();
+    if (torch_result) report["pytorch_peer"] = *torch_result;
+    if (ort_result) report["onnxruntime_peer"] = *ort_result;
+    std::ofstream(opt.json_out) << report.dump(2) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  CLI::App app{
+      "bertkit forward pass vs PyTorch vs ONNX Runtime (same model, "
+      "same threads)"};
+  app.add_option("--model", opt.model_dir, "model folder to load (default: a random model)");
+  app.add_flag("--bert-mini", opt.bert_mini, "random 4-layer, 256-hidden model (a fast run)");
+  app.add_option("--threads", opt.threads, "threads for every program (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--repeats", opt.repeats, "timed forwards per shape (median reported)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--warmup", opt.warmup, "untimed forwards per shape first")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--shapes", opt.shapes, "BATCHxSEQ,... to time")->capture_default_str();
+  app.add_flag("--skip-peers", opt.skip_peers, "time bertkit only");
+  app.add_option("--cache", opt.cache_dir, "folder for the random model, ONNX export, check file")
+      ->capture_default_str();
+  app.add_option("--peers", opt.peers_dir, "folder of torch_bert.py / ort_bert.js")
+      ->capture_default_str();
+  app.add_option("--python", opt.python, "interpreter with torch")->capture_default_str();
+  app.add_option("--node", opt.node, "node executable")->capture_default_str();
+  app.add_option("--peak-size", opt.peak_size, "n of the n^3 sgemm measuring the GEMM peak")
+      ->check(CLI::Range(std::int64_t{64}, std::int64_t{16384}));
+  app.add_option("--seed", opt.seed, "seed of the random model");
+  app.add_option("--json", opt.json_out, "also write every number to this JSON file");
+  CLI11_PARSE(app, argc, argv);
+  if (opt.threads == 0) opt.threads = static_cast<int>(std::thread::hardware_concurrency());
+  try {
+    return run(opt);
+  } catch (const std::exception& e) {
+    std::cerr << "bench_model_forward: error: " << e.what() << "\n";
+    return 1;
+  }
+}
