@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "bertkit/error.h"
 #include "hub/sha256.h"
@@ -273,6 +274,34 @@ TEST_F(HubTest, IncompleteFileLongerThanTheBlobIsDiscarded) {
 
   ASSERT_TRUE(path.has_value());
   EXPECT_EQ(read_file(*path), files_["model.safetensors"]);
+}
+
+TEST_F(HubTest, CompleteIncompleteFileIsRenamedWithoutDownloading) {
+  // An earlier run received every byte but stopped before the rename.
+  const std::string etag = server_.etag("bert-base-uncased", "model.safetensors");
+  write_file(repo_dir() / "blobs" / (etag + ".incomplete"), files_["model.safetensors"]);
+
+  const auto path = bertkit::hub_download("bert-base-uncased", "model.safetensors", options_);
+
+  ASSERT_TRUE(path.has_value());
+  EXPECT_EQ(read_file(*path), files_["model.safetensors"]);
+  EXPECT_EQ(server_.count("GET"), 0);
+}
+
+TEST_F(HubTest, ConcurrentDownloadsOfOneFileShareTheBlob) {
+  std::vector<std::optional<fs::path>> paths(4);
+  std::vector<std::thread> threads;
+  for (auto& path : paths) {
+    threads.emplace_back(
+        [&] { path = bertkit::hub_download("bert-base-uncased", "model.safetensors", options_); });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& path : paths) {
+    ASSERT_TRUE(path.has_value());
+    EXPECT_EQ(read_file(*path), files_["model.safetensors"]);
+  }
+  // The lock makes the later threads find the finished blob instead of fetching it again.
+  EXPECT_EQ(server_.count("GET"), 1);
 }
 
 TEST_F(HubTest, MissingOptionalFileIsNulloptAndMarked) {

@@ -160,21 +160,28 @@ void RepoCache::mark_absent(std::string_view commit, std::string_view filename) 
 
 fs::path RepoCache::link_snapshot(std::string_view commit, std::string_view filename,
                                   std::string_view etag) const {
+  static std::atomic<unsigned> counter{0};
   const auto path = pointer(commit, filename);
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   if (ec) throw IoError("cannot create " + path.parent_path().string() + ": " + ec.message());
-  fs::remove(path, ec);  // does not follow symlinks: only the old pointer goes
   // Lexical relative target, as huggingface_hub's os.path.relpath: snapshots/{commit}/ is two
   // levels below the repo folder, plus one per folder inside the file name.
   fs::path target;
   const auto depth = std::count(filename.begin(), filename.end(), '/') + 2;
   for (long i = 0; i < depth; ++i) target /= "..";
   target = target / "blobs" / safe_component(etag);
-  fs::create_symlink(target, path, ec);
+  // Made under a temporary name and renamed over the pointer: another process (or thread)
+  // linking the same file at the same time then cannot make this fail with "File exists".
+  const fs::path temp =
+      path.string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  fs::create_symlink(target, temp, ec);
+  if (ec) fs::copy_file(blob(etag), temp, fs::copy_options::overwrite_existing, ec);
+  if (!ec) fs::rename(temp, path, ec);
   if (ec) {
-    fs::copy_file(blob(etag), path, fs::copy_options::overwrite_existing, ec);
-    if (ec) throw IoError("cannot place " + path.string() + " in the cache: " + ec.message());
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    throw IoError("cannot place " + path.string() + " in the cache: " + ec.message());
   }
   return path;
 }
