@@ -34,3 +34,4 @@ fi
 node -e "require('./bench/peers/node_modules/onnxruntime-node')" \
   && echo "bench-deps: onnxruntime-node $(node -p "require('./bench/peers/node_modules/onnxruntime-node/package.json').version") loads"
 /usr/bin/python3 -c "import torch; print('bench-deps: torch', torch.__version__)"
+echo "bench-deps: bench/peers/verify.sh checks both peers against the HF goldens"
