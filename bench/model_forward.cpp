@@ -1,23 +1,19 @@
-// Forward-pass benchmark: bertkit's BertModel vs the same model in PyTorch and
-// in ONNX Runtime, measured in one run on one machine.
+// Forward-pass benchmark: bertkit's BertModel vs the same model in PyTorch and in ONNX Runtime,
+// measured in one run on one machine.
 //
-// A bert-base-shaped model (random HF-style weights, fixed seed; --bert-mini
-// for a small one,
-// --model DIR for a real folder) is saved once to a cache folder; bertkit times
-// forward() at each shape, then the peers bench/peers/torch_bert.py (torch.nn,
-// same weights) and bench/peers/ort_bert.js (ONNX Runtime on the ONNX export of
-// that torch model) time the same shapes with the same thread count. Each peer
-// first recomputes one padded batch that bertkit wrote (check.safetensors) and
-// reports its max abs difference, so the three programs are known to compute
-// the same function. Only one program runs at a time.
+// A bert-base-shaped model (random HF-style weights, fixed seed; --bert-mini for a small one,
+// --model DIR for a real folder) is saved once to a cache folder; bertkit times forward() at each
+// shape, then the peers bench/peers/torch_bert.py (torch.nn, same weights) and
+// bench/peers/ort_bert.js (ONNX Runtime on the ONNX export of that torch model) time the same
+// shapes with the same thread count. Each peer first recomputes one padded batch that bertkit
+// wrote (check.safetensors) and reports its max abs difference, so the three programs are known
+// to compute the same function. Only one program runs at a time.
 //
-// Throughput is tokens/s = batch*seq / median forward time. "% of GEMM peak"
-// divides the GEMM FLOPs of the forward (the matmuls; element-wise work is not
-// counted) per second by the GFLOP/s of a large cblas_sgemm run in this process
-// with the same threads.
+// Throughput is tokens/s = batch*seq / median forward time. "% of GEMM peak" divides the GEMM
+// FLOPs of the forward (the matmuls; element-wise work is not counted) per second by the
+// GFLOP/s of a large cblas_sgemm run in this process with the same threads.
 //
-//   bench_model_forward [--bert-mini] [--threads N] [--repeats R] [--shapes
-//   1x128,8x128,4x512]
+//   bench_model_forward [--bert-mini] [--threads N] [--repeats R] [--shapes 1x128,8x128,4x512]
 //                       [--model DIR] [--skip-peers] [--json results.json]
 #include <cblas.h>
 #include <sys/resource.h>
@@ -121,9 +117,8 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// Matmul FLOPs of BertModel's forward: Q,K,V,O (4 H^2) and the FFN (2 H I) per
-// token and layer, scores and context (2 S H each) per token and layer, and the
-// pooler on the [CLS] rows.
+// Matmul FLOPs of BertModel's forward: Q,K,V,O (4 H^2) and the FFN (2 H I) per token and layer,
+// scores and context (2 S H each) per token and layer, and the pooler on the [CLS] rows.
 double forward_flops(const bertkit::BertConfig& c, Shape s) {
   double tokens = double(s.batch * s.seq), H = double(c.hidden_size);
   double I = double(c.intermediate_size), S = double(s.seq);
@@ -131,8 +126,8 @@ double forward_flops(const bertkit::BertConfig& c, Shape s) {
   return tokens * per_token_layer * double(c.num_hidden_layers) + 2.0 * double(s.batch) * H * H;
 }
 
-// GFLOP/s of the best of 3 square cblas_sgemm runs (after one warm-up), on the
-// threads that bertkit::set_num_threads gave OpenBLAS.
+// GFLOP/s of the best of 3 square cblas_sgemm runs (after one warm-up), on the threads that
+// bertkit::set_num_threads gave OpenBLAS.
 double gemm_peak_gflops(std::int64_t n) {
   std::vector<float> a(n * n), b(n * n), c(n * n);
   std::mt19937 rng(1);
@@ -150,8 +145,7 @@ double gemm_peak_gflops(std::int64_t n) {
   return 2.0 * double(n) * double(n) * double(n) / best / 1e9;
 }
 
-// Timing inputs: fixed-seed ordinary-token ids, a [CLS] first, full attention,
-// segment 0.
+// Timing inputs: fixed-seed ordinary-token ids, a [CLS] first, full attention, segment 0.
 bertkit::ModelInput random_input(const bertkit::BertConfig& c, Shape s, std::uint64_t seed) {
   bertkit::ModelInput in;
   in.batch_size = s.batch;
@@ -187,9 +181,8 @@ Timing time_bertkit(bertkit::BertModel& model, Shape s, int warmup, int repeats)
   return t;
 }
 
-// One padded, two-segment batch and bertkit's outputs for it: the peers
-// recompute it and report their max abs difference, which shows all three run
-// the same computation.
+// One padded, two-segment batch and bertkit's outputs for it: the peers recompute it and report
+// their max abs difference, which shows all three run the same computation.
 void write_check_file(bertkit::BertModel& model, const fs::path& file) {
   const std::int64_t B = 2, S = 24;
   std::vector<std::int64_t> ids(B * S, 0), mask(B * S, 0), types(B * S, 0);
@@ -232,8 +225,7 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-// Runs `command` (stderr passes through), returns its stdout, or nullopt when
-// it failed.
+// Runs `command` (stderr passes through), returns its stdout, or nullopt when it failed.
 std::optional<std::string> run_capture(const std::string& command) {
   std::FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return std::nullopt;
@@ -295,202 +287,233 @@ std::string describe_check(const std::optional<json>& peer) {
   const json& c = (*peer)["check"];
   double hidden = c.value("last_hidden_state_max_abs_diff", 1e30);
   double pooled = c.value("pooler_output_max_abs_diff", 1e30);
-  // float32 summation-order noise is ~1e-6 here; far more means a different
-  // function, and then the timings compare different work.
+  // float32 summation-order noise is ~1e-6 here; far more means a different function, and then the
+  // timings compare different work.
   std::string verdict = std::max(hidden, pooled) < 1e-3 ? "" : "  <-- NOT THE SAME COMPUTATION";
   return "max |diff| last_hidden_state " + fmt("%.2e", hidden) + ", pooler_output " +
          fmt("%.2e", pooled) + verdict;
 }
 
-int run(const Options& opt) {
-  std::vector<Shape> shapes = parse_shapes(opt.shapes);
-  bertkit::set_num_threads(opt.threads);
-  const int threads = bertkit::num_threads();
-
-  // The model and the folder the peers read.
+// The model under test and the folders the peers use.
+struct Subject {
   std::optional<bertkit::BertModel> model;
-  fs::path weights_dir, work_dir;
-  std::string model_name;
+  std::string name;
+  fs::path weights_dir;  // config.json + model.safetensors, read by the PyTorch peer
+  fs::path work_dir;     // model.onnx and check.safetensors
+};
+
+bertkit::BertConfig random_model_config(bool bert_mini) {
+  bertkit::BertConfig config = bertkit::BertConfig::bert_base();
+  if (bert_mini) {  // google/bert_uncased_L-4_H-256_A-4's shape
+    config.num_hidden_layers = 4;
+    config.hidden_size = 256;
+    config.num_attention_heads = 4;
+    config.intermediate_size = 1024;
+  }
+  config.architectures = {"BertModel"};
+  return config;
+}
+
+Subject prepare_subject(const Options& opt) {
+  Subject s;
   if (!opt.model_dir.empty()) {
-    model.emplace(bertkit::BertModel::from_pretrained(opt.model_dir, {.verbose = false}));
+    s.model.emplace(bertkit::BertModel::from_pretrained(opt.model_dir, {.verbose = false}));
     fs::path source = fs::weakly_canonical(opt.model_dir);
-    model_name = source.filename().string();
-    // Folders of the same name elsewhere get their own ONNX export and check
-    // file.
+    s.name = source.filename().string();
+    // Folders of the same name elsewhere get their own ONNX export and check file.
     std::size_t path_hash = std::hash<std::string>{}(source.string());
-    work_dir = fs::path(opt.cache_dir) /
-               ("from-" + model_name + "-" + std::to_string(path_hash % 1000000));
-    fs::create_directories(work_dir);
-    weights_dir = opt.model_dir;
-    if (!fs::exists(weights_dir / "model.safetensors")) {
-      // The peers read safetensors only: give them a copy of the weights
-      // bertkit loaded.
-      model->save_pretrained(work_dir / "weights");
-      weights_dir = work_dir / "weights";
+    s.work_dir =
+        fs::path(opt.cache_dir) / ("from-" + s.name + "-" + std::to_string(path_hash % 1000000));
+    fs::create_directories(s.work_dir);
+    s.weights_dir = opt.model_dir;
+    if (!fs::exists(s.weights_dir / "model.safetensors")) {
+      // The peers read safetensors only: give them a copy of the weights bertkit loaded.
+      s.model->save_pretrained(s.work_dir / "weights");
+      s.weights_dir = s.work_dir / "weights";
     }
+    return s;
+  }
+  s.name = std::string(opt.bert_mini ? "bert-mini" : "bert-base") + "-random-seed" +
+           std::to_string(opt.seed);
+  s.work_dir = s.weights_dir = fs::path(opt.cache_dir) / s.name;
+  if (fs::exists(s.weights_dir / "model.safetensors") &&
+      fs::exists(s.weights_dir / "config.json")) {
+    std::cerr << "loading cached " << s.weights_dir.string() << "\n";
+    s.model.emplace(
+        bertkit::BertModel::from_pretrained(s.weights_dir.string(), {.verbose = false}));
   } else {
-    bertkit::BertConfig config = bertkit::BertConfig::bert_base();
-    model_name = "bert-base";
-    if (opt.bert_mini) {  // google/bert_uncased_L-4_H-256_A-4's shape
-      config.num_hidden_layers = 4;
-      config.hidden_size = 256;
-      config.num_attention_heads = 4;
-      config.intermediate_size = 1024;
-      model_name = "bert-mini";
-    }
-    config.architectures = {"BertModel"};
-    model_name += "-random-seed" + std::to_string(opt.seed);
-    work_dir = weights_dir = fs::path(opt.cache_dir) / model_name;
-    if (fs::exists(weights_dir / "model.safetensors") && fs::exists(weights_dir / "config.json")) {
-      std::cerr << "loading cached " << weights_dir.string() << "\n";
-      model.emplace(bertkit::BertModel::from_pretrained(weights_dir.string(), {.verbose = false}));
-    } else {
-      std::cerr << "initialising " << model_name << " and saving it to " << weights_dir.string()
-                << "\n";
-      model.emplace(bertkit::BertModel::init(config, opt.seed));
-      model->save_pretrained(weights_dir);
-    }
+    std::cerr << "initialising " << s.name << " and saving it to " << s.weights_dir.string()
+              << "\n";
+    s.model.emplace(bertkit::BertModel::init(random_model_config(opt.bert_mini), opt.seed));
+    s.model->save_pretrained(s.weights_dir);
   }
-  const bertkit::BertConfig& config = model->config();
-  for (Shape s : shapes)
-    if (s.seq > config.max_position_embeddings)
-      throw bertkit::InvalidArgument("--shapes: sequence length " + std::to_string(s.seq) +
-                                     " exceeds the model's max_position_embeddings " +
-                                     std::to_string(config.max_position_embeddings));
-  const fs::path check_file = work_dir / "check.safetensors";
-  write_check_file(*model, check_file);
+  return s;
+}
 
-  std::cerr << "measuring the GEMM peak (cblas_sgemm " << opt.peak_size << "^3, " << threads
-            << " threads)\n";
-  const double peak = gemm_peak_gflops(opt.peak_size);
+struct PeerResults {
+  std::optional<json> torch;
+  std::optional<json> ort;
+};
 
-  const double load_before = load_average();
-  std::vector<Timing> ours;
-  for (Shape s : shapes) {
-    std::cerr << "bertkit " << s.batch << "x" << s.seq << "\n";
-    ours.push_back(time_bertkit(*model, s, opt.warmup, opt.repeats));
-  }
-
-  // The peers, one after the other, after bertkit (nothing else of ours is
-  // running).
-  std::optional<json> torch_result, ort_result;
+// The peers, one after the other, after bertkit (nothing else of ours is running then).
+PeerResults run_peers(const Options& opt, const Subject& subject, int threads,
+                      const fs::path& check_file) {
+  PeerResults r;
   const std::string common = " --threads " + std::to_string(threads) + " --shapes " +
                              shell_quote(opt.shapes) + " --warmup " + std::to_string(opt.warmup) +
                              " --repeats " + std::to_string(opt.repeats) + " --check " +
                              shell_quote(check_file.string());
-  const fs::path onnx_file = work_dir / "model.onnx";
-  if (!opt.skip_peers) {
-    if (!succeeds(shell_quote(opt.python) + " -c 'import torch, numpy'")) {
-      std::cerr << "PyTorch peer skipped: " << opt.python << " cannot import torch. Install it "
-                << "with scripts/bench-deps.sh (apt-get install python3-torch).\n";
-    } else {
-      // The ONNX export is redone whenever the weights are newer than it.
-      const fs::path weights_file = weights_dir / "model.safetensors";
-      bool export_onnx = !fs::exists(onnx_file) ||
-                         fs::last_write_time(onnx_file) < fs::last_write_time(weights_file);
-      torch_result = run_peer(
-          "pytorch", shell_quote(opt.python) + " " + shell_quote(opt.peers_dir + "/torch_bert.py") +
-                         " --model " + shell_quote(weights_dir.string()) + common +
-                         (export_onnx ? " --export-onnx " + shell_quote(onnx_file.string()) : ""));
-    }
-    const fs::path ort_package = fs::path(opt.peers_dir) / "node_modules/onnxruntime-node";
-    if (!succeeds(shell_quote(opt.node) + " --version") || !fs::exists(ort_package)) {
-      std::cerr << "ONNX Runtime peer skipped: needs node and "
-                   "onnxruntime-node; install them with "
-                << "scripts/bench-deps.sh (cd bench/peers && npm install "
-                   "--ignore-scripts).\n";
-    } else if (!fs::exists(onnx_file)) {
-      std::cerr << "ONNX Runtime peer skipped: no " << onnx_file.string()
-                << " (the PyTorch peer exports it; it needs python3-torch).\n";
-    } else {
-      ort_result = run_peer(
-          "onnxruntime", shell_quote(opt.node) + " " + shell_quote(opt.peers_dir + "/ort_bert.js") +
-                             " --model " + shell_quote(onnx_file.string()) + " --vocab " +
-                             std::to_string(config.vocab_size) + common);
-    }
+  const fs::path onnx_file = subject.work_dir / "model.onnx";
+
+  if (!succeeds(shell_quote(opt.python) + " -c 'import torch, numpy'")) {
+    std::cerr << "PyTorch peer skipped: " << opt.python << " cannot import torch. Install it "
+              << "with scripts/bench-deps.sh (apt-get install python3-torch).\n";
+  } else {
+    // The ONNX export is redone whenever the weights are newer than it.
+    const fs::path weights_file = subject.weights_dir / "model.safetensors";
+    bool export_onnx = !fs::exists(onnx_file) ||
+                       fs::last_write_time(onnx_file) < fs::last_write_time(weights_file);
+    r.torch = run_peer(
+        "pytorch", shell_quote(opt.python) + " " + shell_quote(opt.peers_dir + "/torch_bert.py") +
+                       " --model " + shell_quote(subject.weights_dir.string()) + common +
+                       (export_onnx ? " --export-onnx " + shell_quote(onnx_file.string()) : ""));
   }
 
-  // The report.
+  const fs::path ort_package = fs::path(opt.peers_dir) / "node_modules/onnxruntime-node";
+  if (!succeeds(shell_quote(opt.node) + " --version") || !fs::exists(ort_package)) {
+    std::cerr << "ONNX Runtime peer skipped: needs node and onnxruntime-node; install them with "
+                 "scripts/bench-deps.sh (cd bench/peers && npm install --ignore-scripts).\n";
+  } else if (!fs::exists(onnx_file)) {
+    std::cerr << "ONNX Runtime peer skipped: no " << onnx_file.string()
+              << " (the PyTorch peer exports it; it needs python3-torch).\n";
+  } else {
+    r.ort = run_peer("onnxruntime",
+                     shell_quote(opt.node) + " " + shell_quote(opt.peers_dir + "/ort_bert.js") +
+                         " --model " + shell_quote(onnx_file.string()) + " --vocab " +
+                         std::to_string(subject.model->config().vocab_size) + common);
+  }
+  return r;
+}
+
+json timing_json(const Timing& t) {
+  return {{"median_ms", t.median_ms},
+          {"min_ms", t.min_ms},
+          {"tokens_per_s", t.tokens_per_s},
+          {"cores_busy", t.cores_busy}};
+}
+
+struct Measurement {
+  std::string model_name;
+  int threads = 0;
+  double peak_gflops = 0;
+  double load_before = 0;
+  std::vector<Shape> shapes;
+  std::vector<Timing> bertkit;
+  PeerResults peers;
+};
+
+// The table on stdout; every number also goes into the returned JSON.
+json report(const Options& opt, const bertkit::BertConfig& config, const Measurement& m) {
   std::printf(
-      "\n%s: %lld layers, hidden %lld, %lld heads, intermediate %lld, "
-      "vocab %lld; %d threads;\n"
-      "median of %d runs after %d warm-up. GEMM peak of this machine: "
-      "%.1f GFLOP/s "
-      "(cblas_sgemm %lld^3 in this process, same threads).\n"
-      "ratios are bertkit tokens/s over the peer's (> 1: bertkit "
-      "faster); %% of peak counts matmul "
-      "FLOPs only.\n\n",
-      model_name.c_str(), (long long)config.num_hidden_layers, (long long)config.hidden_size,
+      "\n%s: %lld layers, hidden %lld, %lld heads, intermediate %lld, vocab %lld; %d threads;\n"
+      "median of %d runs after %d warm-up. GEMM peak of this machine: %.1f GFLOP/s (cblas_sgemm "
+      "%lld^3 in this process, same threads).\n"
+      "ratios are bertkit tokens/s over the peer's (> 1: bertkit faster); %% of peak counts "
+      "matmul FLOPs only.\n\n",
+      m.model_name.c_str(), (long long)config.num_hidden_layers, (long long)config.hidden_size,
       (long long)config.num_attention_heads, (long long)config.intermediate_size,
-      (long long)config.vocab_size, threads, opt.repeats, opt.warmup, peak,
+      (long long)config.vocab_size, m.threads, opt.repeats, opt.warmup, m.peak_gflops,
       (long long)opt.peak_size);
   std::printf("%-8s %12s %12s %12s %10s %10s %9s %8s %16s\n", "shape", "bertkit", "PyTorch", "ORT",
               "bk/PyTorch", "bk/ORT", "GFLOP/s", "% peak", "cores bk/pt/ort");
   std::printf("%-8s %12s %12s %12s\n", "", "tokens/s", "tokens/s", "tokens/s");
-  json report = {{"model", model_name},
-                 {"threads", threads},
-                 {"repeats", opt.repeats},
-                 {"warmup", opt.warmup},
-                 {"gemm_peak_gflops", peak},
-                 {"gemm_peak_size", opt.peak_size},
-                 {"load_average_before", load_before}};
-  for (std::size_t i = 0; i < shapes.size(); ++i) {
-    Shape s = shapes[i];
-    const Timing& t = ours[i];
-    std::optional<Timing> pt = peer_timing(torch_result, s), ort = peer_timing(ort_result, s);
+  json out = {{"model", m.model_name},
+              {"threads", m.threads},
+              {"repeats", opt.repeats},
+              {"warmup", opt.warmup},
+              {"gemm_peak_gflops", m.peak_gflops},
+              {"gemm_peak_size", opt.peak_size},
+              {"load_average_before", m.load_before}};
+  for (std::size_t i = 0; i < m.shapes.size(); ++i) {
+    Shape s = m.shapes[i];
+    const Timing& t = m.bertkit[i];
+    std::optional<Timing> pt = peer_timing(m.peers.torch, s), ort = peer_timing(m.peers.ort, s);
     double gflops = forward_flops(config, s) / (t.median_ms / 1e3) / 1e9;
-    auto tps = [](const std::optional<Timing>& p) {
-      return p ? fmt("%12.0f", p->tokens_per_s) : std::string(12, ' ').replace(11, 1, "-");
+    auto cell = [](const std::optional<Timing>& p, const char* format, int width, auto value) {
+      return p ? fmt(format, value(*p)) : std::string(width - 1, ' ') + "-";
     };
-    auto ratio = [&](const std::optional<Timing>& p) {
-      return p ? fmt("%10.2f", t.tokens_per_s / p->tokens_per_s)
-               : std::string(10, ' ').replace(9, 1, "-");
-    };
+    auto tps = [](const Timing& p) { return p.tokens_per_s; };
+    auto ratio = [&](const Timing& p) { return t.tokens_per_s / p.tokens_per_s; };
     auto cores = [](const std::optional<Timing>& p) {
       return p ? fmt("%.1f", p->cores_busy) : std::string("-");
     };
     std::string shape = std::to_string(s.batch) + "x" + std::to_string(s.seq);
     std::string busy = fmt("%.1f", t.cores_busy) + "/" + cores(pt) + "/" + cores(ort);
     std::printf("%-8s %12.0f %s %s %s %s %9.1f %7.1f%% %16s\n", shape.c_str(), t.tokens_per_s,
-                tps(pt).c_str(), tps(ort).c_str(), ratio(pt).c_str(), ratio(ort).c_str(), gflops,
-                100.0 * gflops / peak, busy.c_str());
+                cell(pt, "%12.0f", 12, tps).c_str(), cell(ort, "%12.0f", 12, tps).c_str(),
+                cell(pt, "%10.2f", 10, ratio).c_str(), cell(ort, "%10.2f", 10, ratio).c_str(),
+                gflops, 100.0 * gflops / m.peak_gflops, busy.c_str());
     json row = {{"batch", s.batch},
                 {"seq", s.seq},
-                {"bertkit",
-                 {{"median_ms", t.median_ms},
-                  {"min_ms", t.min_ms},
-                  {"tokens_per_s", t.tokens_per_s},
-                  {"cores_busy", t.cores_busy}}},
+                {"bertkit", timing_json(t)},
                 {"gflops", gflops},
-                {"fraction_of_gemm_peak", gflops / peak}};
-    if (pt) row["pytorch"] = {{"median_ms", pt->median_ms}, {"tokens_per_s", pt->tokens_per_s}};
-    if (ort)
-      row["onnxruntime"] = {{"median_ms", ort->median_ms}, {"tokens_per_s", ort->tokens_per_s}};
-    report["shapes"].push_back(row);
+                {"fraction_of_gemm_peak", gflops / m.peak_gflops}};
+    if (pt) row["pytorch"] = timing_json(*pt);
+    if (ort) row["onnxruntime"] = timing_json(*ort);
+    out["shapes"].push_back(row);
   }
-  std::printf(
-      "\nsame computation (one padded 2x24 sentence-pair batch, vs "
-      "bertkit's output):\n");
-  std::printf("  PyTorch:      %s\n", describe_check(torch_result).c_str());
-  std::printf("  ONNX Runtime: %s\n", describe_check(ort_result).c_str());
-  if (torch_result)
+  std::printf("\nsame computation (one padded 2x24 sentence-pair batch, vs bertkit's output):\n");
+  std::printf("  PyTorch:      %s\n", describe_check(m.peers.torch).c_str());
+  std::printf("  ONNX Runtime: %s\n", describe_check(m.peers.ort).c_str());
+  if (m.peers.torch)
     std::printf("  (PyTorch %s, torch.get_num_threads() = %d)\n",
-                torch_result->value("torch_version", std::string("?")).c_str(),
-                torch_result->value("torch_num_threads", 0));
-  if (ort_result)
+                m.peers.torch->value("torch_version", std::string("?")).c_str(),
+                m.peers.torch->value("torch_num_threads", 0));
+  if (m.peers.ort)
     std::printf("  (onnxruntime-node %s, graph optimisation level all)\n",
-                ort_result->value("onnxruntime_version", std::string("?")).c_str());
+                m.peers.ort->value("onnxruntime_version", std::string("?")).c_str());
+  const double load_after = load_average();
   std::printf(
-      "load average (1 min) %.2f before bertkit, %.2f after the peers: timings on a busy\n"
-      "machine are noisy; compare runs made on a quiet one.\n",
-      load_before, load_average());
+      "load average (1 min) %.2f before bertkit, %.2f after the peers: timings on a busy machine\n"
+      "are noisy; compare runs made on a quiet one.\n",
+      m.load_before, load_after);
+  out["load_average_after"] = load_after;
+  if (m.peers.torch) out["pytorch_peer"] = *m.peers.torch;
+  if (m.peers.ort) out["onnxruntime_peer"] = *m.peers.ort;
+  return out;
+}
 
-  if (!opt.json_out.empty()) {
-    report["load_average_after"] = load_average();
-    if (torch_result) report["pytorch_peer"] = *torch_result;
-    if (ort_result) report["onnxruntime_peer"] = *ort_result;
-    std::ofstream(opt.json_out) << report.dump(2) << "\n";
+int run(const Options& opt) {
+  Measurement m;
+  m.shapes = parse_shapes(opt.shapes);
+  bertkit::set_num_threads(opt.threads);
+  m.threads = bertkit::num_threads();
+
+  Subject subject = prepare_subject(opt);
+  m.model_name = subject.name;
+  bertkit::BertModel& model = *subject.model;
+  const bertkit::BertConfig& config = model.config();
+  for (Shape s : m.shapes)
+    if (s.seq > config.max_position_embeddings)
+      throw bertkit::InvalidArgument("--shapes: sequence length " + std::to_string(s.seq) +
+                                     " exceeds the model's max_position_embeddings " +
+                                     std::to_string(config.max_position_embeddings));
+  const fs::path check_file = subject.work_dir / "check.safetensors";
+  write_check_file(model, check_file);
+
+  std::cerr << "measuring the GEMM peak (cblas_sgemm " << opt.peak_size << "^3, " << m.threads
+            << " threads)\n";
+  m.peak_gflops = gemm_peak_gflops(opt.peak_size);
+
+  m.load_before = load_average();
+  for (Shape s : m.shapes) {
+    std::cerr << "bertkit " << s.batch << "x" << s.seq << "\n";
+    m.bertkit.push_back(time_bertkit(model, s, opt.warmup, opt.repeats));
   }
+  if (!opt.skip_peers) m.peers = run_peers(opt, subject, m.threads, check_file);
+
+  json out = report(opt, config, m);
+  if (!opt.json_out.empty()) std::ofstream(opt.json_out) << out.dump(2) << "\n";
   return 0;
 }
 
@@ -498,9 +521,7 @@ int run(const Options& opt) {
 
 int main(int argc, char** argv) {
   Options opt;
-  CLI::App app{
-      "bertkit forward pass vs PyTorch vs ONNX Runtime (same model, "
-      "same threads)"};
+  CLI::App app{"bertkit forward pass vs PyTorch vs ONNX Runtime (same model, same threads)"};
   app.add_option("--model", opt.model_dir, "model folder to load (default: a random model)");
   app.add_flag("--bert-mini", opt.bert_mini, "random 4-layer, 256-hidden model (a fast run)");
   app.add_option("--threads", opt.threads, "threads for every program (default: all cores)")
