@@ -2,6 +2,7 @@
 #pragma once
 
 #include "bertkit/config.h"
+#include "bertkit/dataset.h"
 #include "bertkit/error.h"
 #include "bertkit/model.h"
 #include "bertkit/tokenizer.h"
