@@ -205,3 +205,28 @@ TEST(TokenizerBatch, ErrorsAreDeterministicAcrossThreads) {
 }
 
 }  // namespace
+
+namespace {
+
+// A hub name resolves through the Hugging Face cache (offline here): only tokenizer files are
+// needed, and a partial cache (vocab.txt alone) is enough.
+TEST(TokenizerLoading, HubNameFromTheCacheOffline) {
+  const fs::path cache = bertkit::testing::make_temp_dir("tok-hub-cache");
+  const std::string commit(40, 'a');
+  const fs::path repo = cache / "models--test-org--tiny-bert";
+  fs::create_directories(repo / "refs");
+  fs::create_directories(repo / "snapshots" / commit);
+  std::ofstream(repo / "refs" / "main") << commit;
+  fs::copy_file(bertkit::testing::fixture("bert-base-uncased/vocab.txt"),
+                repo / "snapshots" / commit / "vocab.txt");
+  ::setenv("HF_HUB_CACHE", cache.c_str(), 1);
+  ::setenv("HF_HUB_OFFLINE", "1", 1);
+  const BertTokenizer t = BertTokenizer::from_pretrained("test-org/tiny-bert");
+  EXPECT_EQ(t.encode("i love kathmandu").input_ids,
+            (std::vector<std::int32_t>{101, 1045, 2293, 28045, 102}));
+  EXPECT_THROW(BertTokenizer::from_pretrained("test-org/not-cached"), bertkit::IoError);
+  ::unsetenv("HF_HUB_OFFLINE");
+  ::unsetenv("HF_HUB_CACHE");
+}
+
+}  // namespace

@@ -94,7 +94,8 @@ class BertTokenizer {
  public:
   // Loads a model folder like `BertTokenizer.from_pretrained(dir)`: vocab.txt with
   // tokenizer_config.json / special_tokens_map.json / added_tokens.json when present, else
-  // tokenizer.json alone.
+  // tokenizer.json alone. A path that does not exist is taken as a hub repo id
+  // ("bert-base-uncased", "org/name"): only its tokenizer files are fetched (cache first).
   static BertTokenizer from_pretrained(const std::filesystem::path& dir);
   static BertTokenizer from_vocab_file(const std::filesystem::path& vocab_txt,
                                        BertTokenizerConfig config = {});

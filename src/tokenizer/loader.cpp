@@ -1,12 +1,14 @@
 // Loading and saving tokenizer folders: vocab.txt + tokenizer_config.json (+
 // special_tokens_map.json, added_tokens.json) as BertTokenizer.from_pretrained reads them, or
 // tokenizer.json alone.
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "bertkit/error.h"
+#include "bertkit/hub.h"
 #include "tokenizer/format.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/utf8.h"
@@ -165,7 +167,41 @@ BertTokenizer BertTokenizer::from_vocab_file(const fs::path& vocab_txt,
                                               std::vector<AddedTokenSpec>{}));
 }
 
-BertTokenizer BertTokenizer::from_pretrained(const fs::path& dir) {
+namespace {
+
+// A hub repo id ("bert-base-uncased", "org/name") that is not a local path: only the tokenizer
+// files are fetched (hub_download, cache first), not the weights. Returns their snapshot folder.
+fs::path download_tokenizer_files(const std::string& repo_id) {
+  static constexpr const char* kFiles[] = {"tokenizer_config.json", "vocab.txt", "tokenizer.json",
+                                           "special_tokens_map.json", "added_tokens.json"};
+  std::optional<fs::path> folder;
+  std::optional<IoError> first_error;
+  for (const char* name : kFiles) {
+    // Each file is optional (offline with a partial cache included); fail only with none.
+    try {
+      if (auto path = hub_download(repo_id, name)) folder = path->parent_path();
+    } catch (const IoError& e) {
+      if (!first_error) first_error = e;
+    }
+  }
+  if (!folder && first_error) throw *first_error;
+  if (!folder) {
+    throw IoError(
+        tok::format("{}: neither a local folder nor a hub repo with tokenizer files", repo_id));
+  }
+  return *folder;
+}
+
+}  // namespace
+
+BertTokenizer BertTokenizer::from_pretrained(const fs::path& name_or_dir) {
+  fs::path dir = name_or_dir;
+  const std::string name = name_or_dir.generic_string();
+  // Like transformers: an existing path is a folder, otherwise a name on the hub.
+  if (!fs::exists(dir) && !name.empty() && name.front() != '/' && name.front() != '.' &&
+      std::count(name.begin(), name.end(), '/') <= 1) {
+    dir = download_tokenizer_files(name);
+  }
   const fs::path vocab_txt = dir / "vocab.txt";
   const fs::path config_json = dir / "tokenizer_config.json";
   const fs::path tokenizer_json = dir / "tokenizer.json";
