@@ -116,6 +116,11 @@ BertTokenizer::Impl::Impl(std::vector<std::string> vocab_in, BertTokenizerConfig
 
 void BertTokenizer::Impl::tokenize_ids(std::string_view text, tok::TokenSequence& out) const {
   out.clear();
+  // Byte positions inside the tokenizer are 32-bit.
+  if (text.size() >= (std::size_t{1} << 31)) {
+    throw InvalidArgument(tok::format("text of {} bytes is too long to tokenize (limit 2 GiB)",
+                                      text.size()));
+  }
   Scratch& s = scratch();
   splitter.split(text, s.segments);
   std::size_t cp = 0;
