@@ -178,6 +178,18 @@ TEST(TokenizerAddedTokens, SpecialTokensKeptExactCaseOnly) {
             (Strings{"a", "[MASK]", "b", "[SEP]", "c", "[", "mask", "]"}));
 }
 
+TEST(TokenizerAddedTokens, NeverSplitKeepsWordsWhole) {
+  bertkit::BertTokenizerConfig c;
+  c.never_split = {"e.g.", "qwzx!"};
+  const BertTokenizer t =
+      BertTokenizer::from_vocab_file(bertkit::testing::fixture("bert-base-uncased/vocab.txt"), c);
+  // BasicTokenizer keeps them unsplit; WordPiece leaves them alone (HF's _tokenize), so a word
+  // outside the vocabulary shows as itself but encodes to [UNK]. "E.G." matches too: tokenize()
+  // lower-cases everything but special tokens before the basic tokenizer sees it.
+  EXPECT_EQ(t.tokenize("see E.G. qwzx! e.g."), (Strings{"see", "e.g.", "qwzx!", "e.g."}));
+  EXPECT_EQ(t.encode("qwzx!", EncodeOptions{.add_special_tokens = false}).input_ids, (Ids{100}));
+}
+
 // --- truncation --------------------------------------------------------------------------------
 
 EncodeOptions truncate_to(std::size_t n, Truncation t) {

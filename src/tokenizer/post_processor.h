@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -16,11 +17,15 @@ namespace bertkit::tok {
 struct TokenSequence {
   std::vector<std::int32_t> ids;
   std::vector<std::pair<std::size_t, std::size_t>> offsets;
+  // never_split words missing from the vocabulary: tokenize() shows the word itself (HF does),
+  // while its id is the unk id. (token index, word)
+  std::vector<std::pair<std::size_t, std::string>> literal_tokens;
 
   std::size_t size() const { return ids.size(); }
   void clear() {
     ids.clear();
     offsets.clear();
+    literal_tokens.clear();
   }
 };
 

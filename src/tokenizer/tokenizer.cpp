@@ -140,6 +140,7 @@ void BertTokenizer::Impl::tokenize_ids(std::string_view text, tok::TokenSequence
       const std::string_view word(words.text.data() + w.begin, w.end - w.begin);
       if (w.never_split && never_split.count(std::string(word))) {
         const std::int32_t id = wordpiece.find(word);
+        if (id < 0) out.literal_tokens.emplace_back(out.ids.size(), std::string(word));
         out.ids.push_back(id >= 0 ? id : unk_id);
         out.offsets.push_back(words.offsets(w, w.begin, w.end));
         continue;
@@ -236,6 +237,7 @@ std::vector<std::string> BertTokenizer::tokenize(std::string_view text) const {
   std::vector<std::string> tokens;
   tokens.reserve(seq.size());
   for (std::int32_t id : seq.ids) tokens.push_back(impl_->id_to_token_or_unk(id));
+  for (auto& [index, word] : seq.literal_tokens) tokens[index] = word;
   return tokens;
 }
 
