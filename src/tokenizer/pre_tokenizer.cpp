@@ -144,6 +144,9 @@ std::size_t BasicTokenizer::split(std::string_view segment, std::size_t byte_bas
   std::size_t pos = 0;
   auto cp = static_cast<std::uint32_t>(cp_base);
   Token t;
+  // ASCII never grows when normalised; this keeps the copying loop free of reallocations.
+  out.text.reserve(out.text.size() + n + 16);
+  out.words.reserve(out.words.size() + n / 4 + 16);
 
   auto start_token = [&](std::uint32_t at) {
     t.active = true;
