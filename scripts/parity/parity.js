@@ -6,7 +6,8 @@
 //
 // bertkit follows the Python `BertTokenizer` (the golden reference), and HF's Rust tokenizer
 // differs from it in a few documented places; mismatches caused by those are classified as
-// explained (see known_differences.js). Exit status: 0 when every mismatch is explained.
+// explained (see known_differences.js), naming the character responsible. Exit status: 0 when
+// every mismatch is explained.
 //
 // usage: node parity.js --tokenizer tokenizer.json --bertkit ids.txt [--show N] FILE...
 'use strict';
@@ -57,7 +58,8 @@ function report(m, tokenizer) {
   const bkTokens = bkIds.map((id) => tokenizer.idToToken(id) ?? `<id ${id}>`);
   const d = firstDifference(hfIds, bkIds);
   console.log(`--- ${where}: ${hfIds.length} HF tokens, ${bkIds.length} bertkit tokens, ` +
-              `first difference at token ${d}` + (m.cause ? ` [${m.cause}]` : ''));
+              `first difference at token ${d}` +
+              (m.cause ? ` [explained: ${m.cause.cause}; ${m.cause.detail}]` : ' [UNEXPLAINED]'));
   const chars = Array.from(text);
   const span = hfOffsets[Math.min(d, hfOffsets.length - 1)] || [0, 0];
   const from = Math.max(0, span[0] - 40);
@@ -107,7 +109,8 @@ async function main() {
           bkIds,
         };
         m.cause = classify(m, tokenizer);
-        causes.set(m.cause || 'UNEXPLAINED', (causes.get(m.cause || 'UNEXPLAINED') || 0) + 1);
+        const key = m.cause ? m.cause.cause : 'UNEXPLAINED';
+        causes.set(key, (causes.get(key) || 0) + 1);
         mismatches.push(m);
       }
     }
