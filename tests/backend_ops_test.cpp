@@ -87,7 +87,7 @@ TEST_P(OpsTest, Tanh) {
   std::vector<float> got(x.size()), want(x.size());
   ops::tanh_forward(got.data(), x.data(), x.size());
   ref::tanh_forward(want.data(), x.data(), x.size());
-  EXPECT_LT(max_abs_diff(got, want), 1e-7);
+  EXPECT_LT(max_abs_diff(got, want), 5e-7);  // vectorised tanh: a few float ulps
 }
 
 TEST_P(OpsTest, Embeddings) {

@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "backend/cpu/simd_dispatch.h"
 #include "backend/ops.h"
 
 namespace bertkit::ops {
@@ -7,8 +8,8 @@ namespace bertkit::ops {
 namespace {
 
 // Two-pass mean / variance (no cancellation), biased variance like torch.
-inline void layernorm_row(float* out, float* mean, float* rstd, const float* x, const float* w,
-                          const float* b, std::int64_t C, float eps) {
+BERTKIT_SIMD_CLONES void layernorm_row(float* out, float* mean, float* rstd, const float* x,
+                                       const float* w, const float* b, std::int64_t C, float eps) {
   float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
   for (std::int64_t c = 0; c < C; ++c) sum += x[c];
