@@ -189,7 +189,8 @@ TEST(TokenizerBatch, ThreadCountDoesNotChangeTheResult) {
 }
 
 TEST(TokenizerBatch, ErrorsAreDeterministicAcrossThreads) {
-  std::vector<std::string> texts(100, "fine");
+  // Large enough (100 KB) that four threads are really used.
+  std::vector<std::string> texts(100, std::string(1000, 'a') + " fine");
   texts[37] = "bad \xFF";
   texts[80] = "worse \xC0";
   for (unsigned threads : {1u, 4u}) {

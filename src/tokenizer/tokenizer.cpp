@@ -40,6 +40,8 @@ struct Scratch {
   std::vector<tok::Piece> pieces;
 };
 
+constexpr std::size_t kBytesPerThread = 16 * 1024;
+
 Scratch& scratch() {
   thread_local Scratch s;
   return s;
@@ -118,8 +120,8 @@ void BertTokenizer::Impl::tokenize_ids(std::string_view text, tok::TokenSequence
   out.clear();
   // Byte positions inside the tokenizer are 32-bit.
   if (text.size() >= (std::size_t{1} << 31)) {
-    throw InvalidArgument(tok::format("text of {} bytes is too long to tokenize (limit 2 GiB)",
-                                      text.size()));
+    throw InvalidArgument(
+        tok::format("text of {} bytes is too long to tokenize (limit 2 GiB)", text.size()));
   }
   Scratch& s = scratch();
   splitter.split(text, s.segments);
@@ -310,7 +312,13 @@ BatchEncoding BertTokenizer::Impl::encode_batch(std::span<const std::string> tex
     }
   };
   if (num_threads == 0) num_threads = std::max(1u, std::thread::hardware_concurrency());
-  const std::size_t workers = std::min<std::size_t>(num_threads, texts.size());
+  // A thread costs about as much as tokenizing tens of kilobytes: small batches use fewer.
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    bytes += texts[i].size() + (pairs ? (*pairs)[i].size() : 0);
+  }
+  const std::size_t workers = std::min<std::size_t>(
+      {num_threads, texts.size(), std::max<std::size_t>(1, bytes / kBytesPerThread)});
   if (workers <= 1) {
     run(0, texts.size());
   } else {
