@@ -75,6 +75,16 @@ TEST(TokenizerLoading, TokenizerJsonAloneMatchesVocabTxt) {
   expect_same_tokenizer(base(), BertTokenizer::from_tokenizer_json(dir / "tokenizer.json"));
 }
 
+TEST(TokenizerLoading, TokenizerConfigOverridesTheJsonNormalizer) {
+  const fs::path dir = bertkit::testing::make_temp_dir("tok-json-cased");
+  fs::copy_file(bertkit::testing::fixture("bert-base-uncased/tokenizer.json"),
+                dir / "tokenizer.json");
+  std::ofstream(dir / "tokenizer_config.json") << R"({"do_lower_case": false})";
+  const BertTokenizer t = BertTokenizer::from_pretrained(dir);
+  EXPECT_FALSE(t.config().do_lower_case);
+  EXPECT_EQ(t.tokenize("Hello hello"), (std::vector<std::string>{"[UNK]", "hello"}));
+}
+
 TEST(TokenizerLoading, BertMiniFolder) {
   const BertTokenizer mini =
       BertTokenizer::from_pretrained(bertkit::testing::fixture("bert-mini-tokenizer"));

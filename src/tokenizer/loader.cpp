@@ -211,16 +211,36 @@ BertTokenizer BertTokenizer::from_pretrained(const fs::path& name_or_dir) {
                                 dir.string()));
     }
     BertTokenizer t = from_tokenizer_json(tokenizer_json);
-    if (fs::exists(config_json)) {
-      // Settings that only tokenizer_config.json knows.
-      const json j = read_json(config_json);
-      BertTokenizerConfig& c = t.impl_->config;
-      if (j.contains("model_max_length"))
-        c.model_max_length = max_length_value(j["model_max_length"]);
-      if (j.contains("padding_side")) c.padding_side_left = j["padding_side"] == "left";
-      if (j.contains("truncation_side")) c.truncation_side_left = j["truncation_side"] == "left";
+    if (!fs::exists(config_json)) return t;
+    const json j = read_json(config_json);
+    BertTokenizerConfig c = t.impl_->config;
+    // Settings that only tokenizer_config.json knows.
+    if (j.contains("model_max_length"))
+      c.model_max_length = max_length_value(j["model_max_length"]);
+    if (j.contains("padding_side")) c.padding_side_left = j["padding_side"] == "left";
+    if (j.contains("truncation_side")) c.truncation_side_left = j["truncation_side"] == "left";
+    // BertTokenizerFast rebuilds the normalizer when tokenizer_config.json disagrees with it.
+    bool renormalize = false;
+    if (j.contains("do_lower_case") && j["do_lower_case"].is_boolean()) {
+      renormalize |= c.do_lower_case != j["do_lower_case"].get<bool>();
+      c.do_lower_case = j["do_lower_case"].get<bool>();
     }
-    return t;
+    if (j.contains("strip_accents")) {
+      const std::optional<bool> strip = j["strip_accents"].is_boolean()
+                                            ? std::optional(j["strip_accents"].get<bool>())
+                                            : std::nullopt;
+      renormalize |= c.strip_accents != strip;
+      c.strip_accents = strip;
+    }
+    if (j.contains("tokenize_chinese_chars") && j["tokenize_chinese_chars"].is_boolean()) {
+      renormalize |= c.tokenize_chinese_chars != j["tokenize_chinese_chars"].get<bool>();
+      c.tokenize_chinese_chars = j["tokenize_chinese_chars"].get<bool>();
+    }
+    if (!renormalize) {
+      t.impl_->config = std::move(c);
+      return t;
+    }
+    return BertTokenizer(std::make_unique<Impl>(t.impl_->vocab, std::move(c), t.impl_->added));
   }
   BertTokenizerConfig config;
   std::vector<AddedTokenSpec> added;
