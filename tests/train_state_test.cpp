@@ -3,7 +3,9 @@
 // (get_last_checkpoint) and save_total_limit rotation as Trainer does them.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "bertkit/serialization.h"
 #include "bertkit/trainer_state.h"
@@ -101,6 +103,21 @@ TEST(TrainerState, JsonRoundTrip) {
   EXPECT_TRUE(back.control.should_save);
   EXPECT_THROW(TrainerState::from_json("[1, 2]"), FormatError);
   EXPECT_THROW(TrainerState::from_json("{\"global_step\": \"x\"}"), FormatError);
+}
+
+TEST(TrainerState, NonFiniteValuesAsPythonWritesThem) {
+  TrainerState state;
+  state.global_step = 2;
+  state.log({{"loss", 0.7}, {"grad_norm", std::numeric_limits<double>::infinity()}});
+  state.log({{"grad_norm", std::nan("")}, {"note", std::string("NaN Infinity")}});
+  state.best_metric = -std::numeric_limits<double>::infinity();
+  const std::string text = state.to_json();
+  EXPECT_NE(text.find("\"grad_norm\": Infinity,"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"grad_norm\": NaN,"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"best_metric\": -Infinity,"), std::string::npos) << text;
+  const TrainerState back = TrainerState::from_json(text);
+  EXPECT_EQ(back.to_json(), text);
+  EXPECT_EQ(std::get<std::string>(back.log_history[1][1].second), "NaN Infinity");
 }
 
 TEST(DefaultFlow, LogsEvaluatesSavesAndStops) {

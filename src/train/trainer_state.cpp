@@ -2,6 +2,7 @@
 #include "bertkit/trainer_state.h"
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -33,6 +34,60 @@ Json optional_json(const std::optional<T>& value) {
   return value ? Json(*value) : Json(nullptr);
 }
 
+// Python's json writes NaN, Infinity and -Infinity (a grad_norm can be inf); JSON parsers refuse
+// them, so outside strings they become marker strings that number() turns back into doubles.
+constexpr std::string_view kNonFinite[] = {"-Infinity", "Infinity", "NaN"};
+// In the JSON text a marker is "\u0000bertkit:<token>"; parsed, it starts with a NUL character,
+// which no real value in trainer_state.json has.
+constexpr std::string_view kMarkerJson = "\\u0000bertkit:";
+const std::string kMarkerParsed("\0bertkit:", 9);
+
+std::string quote_non_finite(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        out += text[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') in_string = true;
+    bool replaced = false;
+    for (std::string_view token : kNonFinite) {
+      if (text.substr(i, token.size()) == token) {
+        out += '"';
+        out += kMarkerJson;
+        out += token;
+        out += '"';
+        i += token.size() - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out += c;
+  }
+  return out;
+}
+
+// A number, or a marker string from quote_non_finite; nullopt for anything else.
+std::optional<double> number(const Json& v) {
+  if (v.is_number()) return v.get<double>();
+  if (!v.is_string()) return std::nullopt;
+  const std::string& text = v.get_ref<const std::string&>();
+  if (text.rfind(kMarkerParsed, 0) != 0) return std::nullopt;
+  const std::string token = text.substr(kMarkerParsed.size());
+  if (token == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  if (token == "Infinity") return std::numeric_limits<double>::infinity();
+  if (token == "-Infinity") return -std::numeric_limits<double>::infinity();
+  return std::nullopt;
+}
+
 LogEntry entry_from_json(const Json& object) {
   if (!object.is_object()) throw FormatError("log_history entries must be objects");
   LogEntry entry;
@@ -40,8 +95,8 @@ LogEntry entry_from_json(const Json& object) {
     const Json& v = it.value();
     if (v.is_number_integer()) {
       entry.emplace_back(it.key(), v.get<std::int64_t>());
-    } else if (v.is_number()) {
-      entry.emplace_back(it.key(), v.get<double>());
+    } else if (auto d = number(v)) {
+      entry.emplace_back(it.key(), *d);
     } else if (v.is_string()) {
       entry.emplace_back(it.key(), v.get<std::string>());
     } else {
@@ -119,7 +174,7 @@ std::string TrainerState::to_json() const {
 TrainerState TrainerState::from_json(std::string_view text) {
   TrainerState s;
   try {
-    const Json j = Json::parse(text);
+    const Json j = Json::parse(quote_non_finite(text));
     if (!j.is_object()) throw FormatError("the top level must be an object");
     const auto get_int = [&](const char* key, std::int64_t& out) {
       if (j.contains(key) && !j[key].is_null()) out = j[key].get<std::int64_t>();
@@ -140,8 +195,10 @@ TrainerState TrainerState::from_json(std::string_view text) {
     if (j.contains("log_history") && !j["log_history"].is_null()) {
       for (const auto& item : j["log_history"]) s.log_history.push_back(entry_from_json(item));
     }
-    if (j.contains("best_metric") && !j["best_metric"].is_null())
-      s.best_metric = j["best_metric"].get<double>();
+    if (j.contains("best_metric") && !j["best_metric"].is_null()) {
+      s.best_metric = number(j["best_metric"]);
+      if (!s.best_metric) throw FormatError("best_metric must be a number");
+    }
     if (j.contains("best_model_checkpoint") && !j["best_model_checkpoint"].is_null()) {
       s.best_model_checkpoint = j["best_model_checkpoint"].get<std::string>();
     }
