@@ -114,7 +114,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const bertkit::FormatError&) {
     // Invalid UTF-8: the documented answer for such bytes.
   } catch (const bertkit::InvalidArgument&) {
-    // Option combinations HF also rejects (e.g. a max_length that leaves no room for a pair).
+    // Only option combinations may be rejected (HF raises for those too); a plain encode of any
+    // valid text must succeed.
+    if (options.truncation == bertkit::Truncation::kDoNotTruncate &&
+        options.padding == bertkit::Padding::kDoNotPad) {
+      std::abort();
+    }
   }
   return 0;
 }
