@@ -167,6 +167,19 @@ TEST(CheckpointLoadingTest, MissingClassifierIsInitialisedAndAnnounced) {
   EXPECT_LT(std::sqrt(sq / 64.0), 0.05);  // std ~ initializer_range 0.02
 }
 
+TEST(CheckpointLoadingTest, MissingPoolerIsInitialisedLikeHf) {
+  StateDict sd = tiny_weights();
+  sd.erase("bert.pooler.dense.weight");
+  sd.erase("bert.pooler.dense.bias");
+  ::testing::internal::CaptureStderr();
+  auto model = BertModel::from_state_dict(tiny_config(), sd, {}, "mlm");
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("Some weights of BertModel were not initialized from the model checkpoint at "
+                     "mlm and are newly initialized: ['pooler.dense.bias', 'pooler.dense.weight']"),
+            std::string::npos)
+      << err;
+}
+
 TEST(CheckpointLoadingTest, UnprefixedAndOldLayerNormNamesLoad) {
   const StateDict sd = tiny_weights();
   StateDict renamed;

@@ -80,7 +80,9 @@ class BertModel {
  public:
   // A local folder (config.json + model.safetensors / pytorch_model.bin) or a hub name
   // resolved through bertkit::resolve_model. Weights saved by BertForSequenceClassification
-  // ("bert." prefix) load too; the classifier is ignored.
+  // ("bert." prefix) load too; the classifier is ignored. A checkpoint without pooler weights
+  // (masked-LM checkpoints) gets a freshly initialised pooler, announced on stderr as HF does;
+  // any other missing tensor is a FormatError.
   static BertModel from_pretrained(std::string_view name_or_path, const LoadOptions& options = {});
   static BertModel from_state_dict(const BertConfig& config, const StateDict& weights,
                                    const LoadOptions& options = {},

@@ -90,7 +90,9 @@ void Bert::load_state_dict(const StateDict& sd, const LoadOptions& options,
     const std::string canon = canonical_name(info.name);
     auto it = by_canonical.find(canon);
     if (it == by_canonical.end()) {
-      if (info.name.rfind("classifier.", 0) == 0) {
+      // HF initialises heads a checkpoint lacks (and warns): the classifier of a base
+      // checkpoint, the pooler of a masked-LM one. Anything else missing is an error.
+      if (info.name.rfind("classifier.", 0) == 0 || canon.rfind("pooler.dense.", 0) == 0) {
         newly_initialised.push_back(info.name);
       } else {
         missing.push_back(info.name);
