@@ -235,10 +235,15 @@ TEST(InitTest, FollowsHfInitAndIsSeeded) {
   auto a = BertForSequenceClassification::init(c, 7);
   auto b = BertForSequenceClassification::init(c, 7);
   auto d = BertForSequenceClassification::init(c, 8);
+  bertkit::set_num_threads(1);
+  auto single = BertForSequenceClassification::init(c, 7);  // same values on one thread
+  bertkit::set_num_threads(0);
+  const StateDict s1 = single.state_dict();
   const StateDict sa = a.state_dict(), sb = b.state_dict(), sd = d.state_dict();
   EXPECT_EQ(a.num_parameters(), 53154);  // README: tiny has 53,154 parameters
   for (const auto& [name, t] : sa) {
     EXPECT_EQ(std::memcmp(t.data(), sb.at(name).data(), t.nbytes()), 0) << name;
+    EXPECT_EQ(std::memcmp(t.data(), s1.at(name).data(), t.nbytes()), 0) << name;
   }
   EXPECT_NE(std::memcmp(sa.at("classifier.weight").data(), sd.at("classifier.weight").data(),
                         sa.at("classifier.weight").nbytes()),

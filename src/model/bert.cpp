@@ -67,9 +67,17 @@ void init_tensor(float* p, const ParameterInfo& info, const BertConfig& c, std::
 }  // namespace
 
 void Bert::init_weights(std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  for (const auto& info : layout_.tensors)
+  // One generator per tensor, seeded by (seed, tensor index): the tensors fill in parallel and
+  // the values do not depend on the thread count.
+  const auto n = static_cast<std::int64_t>(layout_.tensors.size());
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
+                      static_cast<std::uint32_t>(i)};
+    std::mt19937_64 rng(seq);
+    const ParameterInfo& info = layout_.tensors[i];
     init_tensor(params_.data() + info.offset, info, config_, rng);
+  }
 }
 
 void Bert::load_state_dict(const StateDict& sd, const LoadOptions& options,
