@@ -40,7 +40,8 @@ TokenizedDataset dataset_with_lengths(const std::vector<std::size_t>& lengths) {
 }
 
 TEST(TorchRandperm, MatchesTorchForEverySizeAndSeed) {
-  for (const auto& c : torch_orders()["randperm"]) {
+  const json orders = torch_orders();  // kept alive: the loop walks a part of it
+  for (const auto& c : orders["randperm"]) {
     const auto n = c["n"].get<std::size_t>();
     const auto seed = c["seed"].get<std::uint64_t>();
     EXPECT_EQ(torch_randperm(n, seed), as_indices(c["perm"])) << "n=" << n << " seed=" << seed;
@@ -48,7 +49,8 @@ TEST(TorchRandperm, MatchesTorchForEverySizeAndSeed) {
 }
 
 TEST(TorchRandperm, RandomSamplerOrderIsRandperm) {
-  for (const auto& c : torch_orders()["random_sampler"]) {
+  const json orders = torch_orders();  // kept alive: the loop walks a part of it
+  for (const auto& c : orders["random_sampler"]) {
     BatchSampler sampler(
         c["n"].get<std::size_t>(),
         {.batch_size = 4, .shuffle = true, .seed = c["seed"].get<std::uint64_t>()});
@@ -57,7 +59,8 @@ TEST(TorchRandperm, RandomSamplerOrderIsRandperm) {
 }
 
 TEST(LengthGrouped, MatchesTransformersAlgorithmUnderTorch) {
-  for (const auto& c : torch_orders()["length_grouped"]) {
+  const json orders = torch_orders();  // kept alive: the loop walks a part of it
+  for (const auto& c : orders["length_grouped"]) {
     const auto lengths = c["lengths"].get<std::vector<std::size_t>>();
     const auto got = length_grouped_indices(lengths, c["batch_size"].get<std::size_t>(),
                                             c["seed"].get<std::uint64_t>());
