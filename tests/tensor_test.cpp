@@ -95,6 +95,19 @@ TEST(Tensor, ViewIsReadOnlyAndKeepsOwnerAlive) {
   EXPECT_TRUE(weak.expired());
 }
 
+TEST(Tensor, CopiesShareBytesAndCloneDoesNot) {
+  const float values[2] = {1, 2};
+  Tensor a = Tensor::from<float>({2}, values);
+  Tensor shared = a;
+  shared.mutable_span<float>()[0] = 5;
+  EXPECT_EQ(a.span<float>()[0], 5.0f);
+  Tensor deep = a.clone();
+  deep.mutable_span<float>()[1] = 9;
+  EXPECT_EQ(a.span<float>()[1], 2.0f);
+  EXPECT_EQ(deep.shape(), a.shape());
+  EXPECT_TRUE(Tensor().clone().empty());
+}
+
 TEST(Tensor, HalfToFloatIsExactForEveryValue) {
   std::vector<std::uint16_t> all(65536);
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint16_t>(i);

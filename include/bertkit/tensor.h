@@ -30,6 +30,8 @@ template <> constexpr DType dtype_of<std::int64_t>() { return DType::kI64; }
 template <> constexpr DType dtype_of<std::int32_t>() { return DType::kI32; }
 template <> constexpr DType dtype_of<std::uint8_t>() { return DType::kU8; }
 
+// Copying a Tensor is shallow: copies share the bytes (as torch tensors do); clone() makes an
+// independent, writable copy.
 class Tensor {
  public:
   Tensor() = default;
@@ -66,6 +68,8 @@ class Tensor {
 
   // A float32 copy (F16, BF16, F64 converted; F32 copied).
   Tensor to_f32() const;
+  // A deep copy in owned, writable storage, of the same dtype and shape.
+  Tensor clone() const;
   std::string shape_string() const;  // "[3, 12, 32]"
 
  private:

@@ -192,6 +192,13 @@ Tensor Tensor::to_f32() const {
   return out;
 }
 
+Tensor Tensor::clone() const {
+  if (empty()) return Tensor();
+  Tensor out(dtype_, shape_);
+  if (nbytes() != 0) std::memcpy(out.mutable_data(), data_, nbytes());
+  return out;
+}
+
 std::string Tensor::shape_string() const {
   std::string s = "[";
   for (std::size_t i = 0; i < shape_.size(); ++i) {
