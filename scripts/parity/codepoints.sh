@@ -9,4 +9,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 node "$here/codepoint_texts.js" "$work/codepoints.jsonl"
-PARITY_SHOW=${PARITY_SHOW:-3} "$here/run.sh" "${1:-build}" "$work/codepoints.jsonl"
+build=${1:-build}
+status=0
+PARITY_SHOW=${PARITY_SHOW:-3} "$here/run.sh" "$build" "$work/codepoints.jsonl" || status=$?
+# bertkit against Python's per-character rules directly (no Rust involved).
+case $build in /*) ;; *) build=$here/../../$build ;; esac
+"$build/bench_tokenize_jsonl" --model "$here/../../tests/fixtures/bert-base-uncased" \
+  "$work/codepoints.jsonl" >"$work/bertkit.ids"
+node "$here/python_rules_check.js" "$work/codepoints.jsonl" "$work/bertkit.ids" || status=1
+exit $status
