@@ -27,7 +27,7 @@ JsonlLogger::~JsonlLogger() {
 void JsonlLogger::log(const LogEntry& entry, std::int64_t step) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   for (const auto& [key, value] : entry) {
-    std::visit([&](const auto& v) { j[key] = v; }, value);
+    std::visit([&j, &name = key](const auto& v) { j[name] = v; }, value);
   }
   j["step"] = step;
   const std::string line = train::python_json_dumps(j, -1, false) + "\n";

@@ -153,7 +153,7 @@ std::string TrainerState::to_json() const {
   for (const auto& entry : log_history) {
     Json item = Json::object();
     for (const auto& [key, value] : entry) {
-      std::visit([&](const auto& v) { item[key] = v; }, value);
+      std::visit([&item, &name = key](const auto& v) { item[name] = v; }, value);
     }
     history.push_back(item);
   }
