@@ -12,9 +12,9 @@
 // Each scalar is rounded to float32 where ATen casts it, and each element follows the ATen CPU
 // kernels' float32 expressions: add_ with alpha is vec::fmadd(grad, alpha, exp_avg) (one fused
 // rounding, as torch's AVX2/AVX512 kernels do), addcmul_ is self + (value * t1) * t2, addcdiv_ is
-// self + (value * t1) / t2. Contraction into FMAs elsewhere would change the rounding, hence the
-// pragma; the fused step uses std::fma, so every machine computes the same bits.
-#pragma GCC optimize("fp-contract=off")
+// self + (value * t1) / t2. Contraction into FMAs elsewhere would change the rounding, so this
+// file is compiled with -ffp-contract=off (CMakeLists.txt; GCC and clang alike); the fused step
+// uses std::fma, so every machine computes the same bits.
 
 #include <immintrin.h>
 

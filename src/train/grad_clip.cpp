@@ -4,7 +4,7 @@
 //   grads *= clamp(clip_coef, max=1.0)
 // in float32 throughout. Each norm follows ATen's vectorised 2-norm over a contiguous tensor: 8
 // float lanes accumulate x*x (an AVX2 vector), the lanes are summed in order, then the tail.
-#pragma GCC optimize("fp-contract=off")
+// Compiled with -ffp-contract=off (CMakeLists.txt): an FMA would change the rounding.
 
 #include <cmath>
 #include <string>
