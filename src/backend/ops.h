@@ -80,6 +80,40 @@ float cross_entropy_forward(const float* logits, const std::int64_t* labels, std
 // probs[B,C] = softmax(logits) per row.
 void softmax_forward(float* probs, const float* logits, std::int64_t B, std::int64_t C);
 
+// --- backward (llm.c style: parameter gradients accumulate with +=) --------------------------
+// Linear out = inp W^T + bias: dinp[N,C] = dout W (or += when accumulate_dinp: a residual
+// branch already wrote its part), dweight[OC,C] += dout^T inp, dbias[OC] += sum_n dout.
+// Null dinp/dweight/dbias skip that gradient. `ldi` is the row stride of inp and dinp.
+void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, std::int64_t N, std::int64_t C, std::int64_t OC,
+                     bool accumulate_dinp = false, std::int64_t ldi = 0);
+// dinp = dout * act'(pre) (dinp may alias dout).
+void activation_backward(float* dinp, const float* pre, const float* dout, std::int64_t n,
+                         Activation activation);
+// out = tanh(inp): dinp = dout * (1 - out^2) (dinp may alias dout).
+void tanh_backward(float* dinp, const float* out, const float* dout, std::int64_t n);
+// LayerNorm with the saved mean/rstd of the forward: dinp = (or += when accumulate_dinp), dweight
+// += sum_n dout * xhat, dbias += sum_n dout. Null dweight/dbias skip those.
+void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,
+                        const float* inp, const float* weight, const float* mean, const float* rstd,
+                        std::int64_t N, std::int64_t C, bool accumulate_dinp = false);
+// Backward of attention_forward: dqkv[B,S,3H] = d(Q|K|V) from dctx[B,S,H] and the saved probs.
+// dprobs [B,NH,S,S] is scratch. Masked keys have probability 0, so their scores get 0 gradient.
+void attention_backward(float* dqkv, float* dprobs, const float* dctx, const float* qkv,
+                        const float* probs, std::int64_t B, std::int64_t S, std::int64_t NH,
+                        std::int64_t d);
+// Scatter-add of dout[B,S,H] into the three tables (+=); deterministic for any thread count
+// (threads split the hidden dimension, each walks the tokens in order). Null tables skip.
+void embeddings_backward(float* dwte, float* dwpe, float* dwtt, const float* dout,
+                         const std::int32_t* input_ids, const std::int32_t* token_type_ids,
+                         std::int64_t B, std::int64_t S, std::int64_t H);
+// d mean cross-entropy / d logits = (softmax - onehot) / rows counted (-100 rows: 0).
+void cross_entropy_backward(float* dlogits, const float* logits, const std::int64_t* labels,
+                            std::int64_t B, std::int64_t C);
+// torch's MSELoss (mean) of logits[B] against targets[B] (num_labels == 1) and its gradient.
+float mse_forward(const float* pred, const float* target, std::int64_t B);
+void mse_backward(float* dpred, const float* pred, const float* target, std::int64_t B);
+
 }  // namespace bertkit::ops
 
 // Plain loops: the readable definition of each non-GEMM op. Tests only.
@@ -102,5 +136,24 @@ void attention_forward(float* ctx, float* probs, const float* qkv, const float* 
                        std::int64_t B, std::int64_t S, std::int64_t NH, std::int64_t d);
 float cross_entropy_forward(const float* logits, const std::int64_t* labels, std::int64_t B,
                             std::int64_t C);
+
+void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, std::int64_t N, std::int64_t C, std::int64_t OC,
+                     bool accumulate_dinp = false);
+void activation_backward(float* dinp, const float* pre, const float* dout, std::int64_t n,
+                         Activation activation);
+void tanh_backward(float* dinp, const float* out, const float* dout, std::int64_t n);
+void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,
+                        const float* inp, const float* weight, const float* mean, const float* rstd,
+                        std::int64_t N, std::int64_t C, bool accumulate_dinp = false);
+void attention_backward(float* dqkv, const float* dctx, const float* qkv, const float* probs,
+                        std::int64_t B, std::int64_t S, std::int64_t NH, std::int64_t d);
+void embeddings_backward(float* dwte, float* dwpe, float* dwtt, const float* dout,
+                         const std::int32_t* input_ids, const std::int32_t* token_type_ids,
+                         std::int64_t B, std::int64_t S, std::int64_t H);
+void cross_entropy_backward(float* dlogits, const float* logits, const std::int64_t* labels,
+                            std::int64_t B, std::int64_t C);
+// Derivative of each activation at x (double precision).
+double activation_derivative(double x, Activation activation);
 
 }  // namespace bertkit::ops::reference
