@@ -14,11 +14,13 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bertkit/config.h"
+#include "bertkit/optimization.h"
 #include "bertkit/tensor.h"
 #include "bertkit/tokenizer.h"
 
@@ -127,6 +129,25 @@ class BertForSequenceClassification {
                                                        std::string_view source = "state dict");
   static BertForSequenceClassification init(const BertConfig& config, std::uint64_t seed = 42);
 
+  // --- training (Trainer's inner step) ---
+  // Forward + loss (cross-entropy; MSE when num_labels == 1) + backward: ADDS d loss / d param
+  // into gradients() (call zero_grad() between optimizer steps, as Trainer does). Returns the
+  // mean loss. Numerics are model.eval()'s: dropout in train mode is not implemented yet, so
+  // set_training(true) throws unless every dropout probability is 0.
+  float train_step_forward_backward(const ModelInput& input, std::span<const std::int64_t> labels);
+  void zero_grad();
+  // The parameter and gradient arenas (same layout) and their HF-named slices, in HF's
+  // parameters() order: ready for bertkit::AdamW, clip_grad_norm and trainer_param_groups.
+  std::span<float> parameters();
+  std::span<float> gradients();
+  std::vector<ParameterSlice> parameter_slices() const;
+  // HF's feature-extraction mode: the whole bert (embeddings, encoder, pooler) frozen, only the
+  // classifier gets gradients.
+  void set_freeze_bert(bool freeze) { freeze_bert_ = freeze; }
+  bool freeze_bert() const { return freeze_bert_; }
+  void set_training(bool training);
+  bool training() const { return training_; }
+
   ModelOutput forward(const ModelInput& input, const ForwardOptions& options = {});
   ModelOutput forward(const BatchEncoding& batch, const ForwardOptions& options = {});
   ModelOutput forward(const Tensor& input_ids, const Tensor& attention_mask = {},
@@ -152,6 +173,8 @@ class BertForSequenceClassification {
  private:
   explicit BertForSequenceClassification(std::unique_ptr<model::Bert> net);
   std::unique_ptr<model::Bert> net_;
+  bool freeze_bert_ = false;
+  bool training_ = false;
 };
 
 }  // namespace bertkit

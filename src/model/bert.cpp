@@ -241,21 +241,23 @@ void Bert::check_input(const ModelInput& in) const {
                             std::to_string(in.attention_mask[i]) + ", expected 0 or 1");
     }
   }
-  if (!in.labels.empty()) {
-    if (!has_classifier()) {
-      throw InvalidArgument("model input: labels given to BertModel, which has no classifier");
-    }
-    if (in.labels.size() != static_cast<std::size_t>(B)) {
-      throw InvalidArgument("model input: " + std::to_string(in.labels.size()) +
-                            " labels for a batch of " + std::to_string(B));
-    }
-    for (std::size_t i = 0; i < in.labels.size(); ++i) {
-      const auto y = in.labels[i];
-      if (y != -100 && (y < 0 || y >= config_.num_labels())) {
-        throw InvalidArgument("model input: labels[" + std::to_string(i) +
-                              "] = " + std::to_string(y) + " is outside [0, " +
-                              std::to_string(config_.num_labels()) + ")");
-      }
+  if (!in.labels.empty()) check_labels(in.labels, B);
+}
+
+void Bert::check_labels(std::span<const std::int64_t> labels, std::int64_t B) const {
+  if (!has_classifier()) {
+    throw InvalidArgument("model input: labels given to BertModel, which has no classifier");
+  }
+  if (labels.size() != static_cast<std::size_t>(B)) {
+    throw InvalidArgument("model input: " + std::to_string(labels.size()) +
+                          " labels for a batch of " + std::to_string(B));
+  }
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const auto y = labels[i];
+    if (y != -100 && (y < 0 || y >= config_.num_labels())) {
+      throw InvalidArgument("model input: labels[" + std::to_string(i) +
+                            "] = " + std::to_string(y) + " is outside [0, " +
+                            std::to_string(config_.num_labels()) + ")");
     }
   }
 }
@@ -315,6 +317,35 @@ ModelOutput Bert::forward(const ModelInput& in, const ForwardOptions& options) {
     }
   }
   return out;
+}
+
+float Bert::forward_backward(const ModelInput& in, std::span<const std::int64_t> labels,
+                             float* grads, const BackwardOptions& options) {
+  if (!grads) throw InvalidArgument("forward_backward: no gradient arena");
+  check_labels(labels, in.batch_size);
+  Activations& a = run(in, true);
+  if (!dacts_ || dacts_->B != a.B || dacts_->S != a.S) {
+    dacts_.reset();
+    dacts_ = std::make_unique<ActivationGrads>(config_, a.B, a.S);
+  }
+  const Weights g = bind_weights(grads, config_, layout_);
+  return bert_backward(config_, weights_, g, a, *dacts_, labels, options);
+}
+
+float* Bert::grads() {
+  if (grads_.size() != layout_.total) grads_ = FloatArena(layout_.total);
+  return grads_.data();
+}
+
+void Bert::zero_grad() {
+  if (grads_.size() == layout_.total) std::fill(grads_.data(), grads_.data() + grads_.size(), 0.0f);
+}
+
+std::vector<ParameterSlice> Bert::parameter_slices() const {
+  std::vector<ParameterSlice> slices;
+  slices.reserve(layout_.tensors.size());
+  for (const auto& t : layout_.tensors) slices.push_back({t.name, t.offset, t.numel, t.shape});
+  return slices;
 }
 
 }  // namespace bertkit::model

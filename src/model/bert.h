@@ -4,13 +4,17 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bertkit/config.h"
 #include "bertkit/model.h"
+#include "bertkit/optimization.h"
 #include "bertkit/tensor.h"
 #include "model/activations.h"
+#include "model/backward.h"
 #include "model/parameters.h"
 
 namespace bertkit::model {
@@ -42,14 +46,29 @@ class Bert {
   Activations& run(const ModelInput& input, bool keep_all_layers);
   ModelOutput forward(const ModelInput& input, const ForwardOptions& options);
 
+  // Training (eval-mode numerics: no dropout yet): forward keeping every layer, the loss against
+  // `labels` (input.labels is ignored) and the backward pass, ADDING every parameter gradient
+  // into `grads` (layout().total floats, the parameter layout). Returns the mean loss.
+  float forward_backward(const ModelInput& input, std::span<const std::int64_t> labels,
+                         float* grads, const BackwardOptions& options = {});
+  // Every parameter as a named slice of the arena, HF order (AdamW, clip_grad_norm, Trainer
+  // decay groups); the same slices index a gradient arena.
+  std::vector<ParameterSlice> parameter_slices() const;
+  // The model's own gradient arena (allocated zeroed on first use), for the public training API.
+  float* grads();
+  void zero_grad();
+
  private:
   void check_input(const ModelInput& input) const;
+  void check_labels(std::span<const std::int64_t> labels, std::int64_t batch) const;
 
   BertConfig config_;
   ParameterLayout layout_;
   FloatArena params_;
   Weights weights_;
   std::unique_ptr<Activations> acts_;
+  std::unique_ptr<ActivationGrads> dacts_;  // training only
+  FloatArena grads_;                        // training only
 };
 
 // A model folder for a local path, else bertkit::resolve_model (hub cache / download).

@@ -235,6 +235,39 @@ const std::string& BertForSequenceClassification::id2label(std::int64_t id) cons
   return it->second;
 }
 
+float BertForSequenceClassification::train_step_forward_backward(
+    const ModelInput& input, std::span<const std::int64_t> labels) {
+  return net_->forward_backward(input, labels, net_->grads(), {.freeze_bert = freeze_bert_});
+}
+
+void BertForSequenceClassification::zero_grad() { net_->zero_grad(); }
+
+std::span<float> BertForSequenceClassification::parameters() {
+  return {net_->params(), static_cast<std::size_t>(net_->layout().total)};
+}
+
+std::span<float> BertForSequenceClassification::gradients() {
+  return {net_->grads(), static_cast<std::size_t>(net_->layout().total)};
+}
+
+std::vector<ParameterSlice> BertForSequenceClassification::parameter_slices() const {
+  return net_->parameter_slices();
+}
+
+void BertForSequenceClassification::set_training(bool training) {
+  const BertConfig& c = config();
+  const double classifier_dropout = c.classifier_dropout.value_or(c.hidden_dropout_prob);
+  if (training &&
+      (c.hidden_dropout_prob > 0 || c.attention_probs_dropout_prob > 0 || classifier_dropout > 0)) {
+    throw InvalidArgument(
+        "set_training(true): train-mode dropout is not implemented yet (hidden_dropout_prob " +
+        std::to_string(c.hidden_dropout_prob) + ", attention_probs_dropout_prob " +
+        std::to_string(c.attention_probs_dropout_prob) +
+        "); set them to 0 or train in eval mode (training=false)");
+  }
+  training_ = training;
+}
+
 std::int64_t BertForSequenceClassification::num_labels() const { return config().num_labels(); }
 const BertConfig& BertForSequenceClassification::config() const { return net_->config(); }
 std::int64_t BertForSequenceClassification::num_parameters() const { return net_->layout().total; }

@@ -1,0 +1,117 @@
+#include "model/backward.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "backend/ops.h"
+
+namespace bertkit::model {
+
+ActivationGrads::ActivationGrads(const BertConfig& c, std::int64_t B_, std::int64_t S_)
+    : B(B_), S(S_) {
+  const std::int64_t H = c.hidden_size, I = c.intermediate_size, NH = c.num_attention_heads;
+  const std::int64_t N = B * S;
+  arena = FloatArena(5 * N * H + N * I + 3 * N * H + B * NH * S * S + B * H + B * c.num_labels());
+  float* p = arena.data();
+  auto take = [&p](std::int64_t n) {
+    float* r = p;
+    p += n;
+    return r;
+  };
+  hidden = take(N * H);
+  out_pre = take(N * H);
+  inter = take(N * I);
+  attn_out = take(N * H);
+  attn_pre = take(N * H);
+  context = take(N * H);
+  qkv = take(3 * N * H);
+  probs = take(B * NH * S * S);
+  pooled = take(B * H);
+  logits = take(B * c.num_labels());
+}
+
+float loss_forward_backward(const BertConfig& c, const Activations& a,
+                            std::span<const std::int64_t> labels, ActivationGrads& d) {
+  const std::int64_t C = c.num_labels();
+  if (C == 1) {
+    // HF picks regression (MSELoss) for num_labels == 1; the targets are the labels as floats.
+    std::vector<float> target(labels.begin(), labels.end());
+    ops::mse_backward(d.logits, a.logits, target.data(), a.B);
+    return ops::mse_forward(a.logits, target.data(), a.B);
+  }
+  ops::cross_entropy_backward(d.logits, a.logits, labels.data(), a.B, C);
+  return ops::cross_entropy_forward(a.logits, labels.data(), a.B, C);
+}
+
+void classifier_backward(const BertConfig& c, const Weights& w, const Weights& g,
+                         const Activations& a, ActivationGrads& d, bool need_dinp) {
+  ops::matmul_backward(need_dinp ? d.pooled : nullptr, g.classifier_weight, g.classifier_bias,
+                       d.logits, a.pooled, w.classifier_weight, a.B, c.hidden_size, c.num_labels());
+}
+
+void pooler_backward(const BertConfig& c, const Weights& w, const Weights& g, Activations& a,
+                     ActivationGrads& d) {
+  const std::int64_t H = c.hidden_size, N = a.B * a.S;
+  // a.pooled holds tanh's output, which is all tanh' needs.
+  ops::tanh_backward(d.pooled, a.pooled, d.pooled, a.B * H);
+  // Only the [CLS] rows feed the pooler: the other rows of d.hidden start (and stay) zero.
+  std::fill(d.hidden, d.hidden + N * H, 0.0f);
+  ops::matmul_backward(d.hidden, g.pooler_weight, g.pooler_bias, d.pooled,
+                       a.hidden[c.num_hidden_layers], w.pooler_weight, a.B, H, H, true, a.S * H);
+}
+
+void encoder_layer_backward(const BertConfig& c, const LayerWeights& w, const LayerWeights& g,
+                            Activations& a, ActivationGrads& d, std::int64_t l) {
+  const std::int64_t H = c.hidden_size, I = c.intermediate_size, N = a.B * a.S;
+  LayerActivations& x = a.layer(l);
+  const float* in = a.hidden[l];
+  // BertOutput: out = LayerNorm(inter_act W_o^T + b_o + attn_out)
+  ops::layernorm_backward(d.out_pre, g.output_ln_weight, g.output_ln_bias, d.hidden, x.out_pre,
+                          w.output_ln_weight, x.out_mean, x.out_rstd, N, H);
+  ops::matmul_backward(d.inter, g.output_weight, g.output_bias, d.out_pre, x.inter_act,
+                       w.output_weight, N, I, H);
+  // BertIntermediate: inter_act = act(attn_out W_i^T + b_i)
+  ops::activation_backward(d.inter, x.inter_pre, d.inter, N * I, c.hidden_act);
+  // attn_out feeds both the intermediate dense and the output residual.
+  std::memcpy(d.attn_out, d.out_pre, sizeof(float) * N * H);
+  ops::matmul_backward(d.attn_out, g.intermediate_weight, g.intermediate_bias, d.inter, x.attn_out,
+                       w.intermediate_weight, N, H, I, true);
+  // BertSelfOutput: attn_out = LayerNorm(context W^T + b + in)
+  ops::layernorm_backward(d.attn_pre, g.attn_ln_weight, g.attn_ln_bias, d.attn_out, x.attn_pre,
+                          w.attn_ln_weight, x.attn_mean, x.attn_rstd, N, H);
+  ops::matmul_backward(d.context, g.attn_output_weight, g.attn_output_bias, d.attn_pre, x.context,
+                       w.attn_output_weight, N, H, H);
+  // BertSelfAttention
+  ops::attention_backward(d.qkv, d.probs, d.context, x.qkv, x.probs, a.B, a.S,
+                          c.num_attention_heads, c.head_size());
+  // `in` feeds the Q|K|V projection and the attention residual.
+  std::memcpy(d.hidden, d.attn_pre, sizeof(float) * N * H);
+  ops::matmul_backward(d.hidden, g.qkv_weight, g.qkv_bias, d.qkv, in, w.qkv_weight, N, H, 3 * H,
+                       true);
+}
+
+void embeddings_backward(const BertConfig& c, const Weights& w, const Weights& g, Activations& a,
+                         ActivationGrads& d) {
+  const std::int64_t H = c.hidden_size, N = a.B * a.S;
+  // d.out_pre is free scratch here: the gradient of the summed embeddings.
+  ops::layernorm_backward(d.out_pre, g.embeddings_ln_weight, g.embeddings_ln_bias, d.hidden,
+                          a.emb_sum, w.embeddings_ln_weight, a.emb_mean, a.emb_rstd, N, H);
+  ops::embeddings_backward(g.word_embeddings, g.position_embeddings, g.token_type_embeddings,
+                           d.out_pre, a.input_ids.data(), a.token_type_ids.data(), a.B, a.S, H);
+}
+
+float bert_backward(const BertConfig& c, const Weights& w, const Weights& g, Activations& a,
+                    ActivationGrads& d, std::span<const std::int64_t> labels,
+                    const BackwardOptions& options) {
+  const float loss = loss_forward_backward(c, a, labels, d);
+  classifier_backward(c, w, g, a, d, !options.freeze_bert);
+  if (options.freeze_bert) return loss;
+  pooler_backward(c, w, g, a, d);
+  for (std::int64_t l = c.num_hidden_layers - 1; l >= 0; --l)
+    encoder_layer_backward(c, w.layers[l], g.layers[l], a, d, l);
+  embeddings_backward(c, w, g, a, d);
+  return loss;
+}
+
+}  // namespace bertkit::model
