@@ -1,6 +1,7 @@
 // The backward pass against transformers (tests/fixtures/golden/{tiny,small}): the loss and every
 // `grad.<param>` of outputs.safetensors (one backward from fresh zero grads, eval mode), HF's
-// feature-extraction mode (frozen bert).
+// feature-extraction mode (frozen bert), and the 5-step golden trajectories through AdamW, the
+// linear schedule and gradient clipping.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,6 +16,7 @@
 #include "bertkit/serialization.h"
 #include "model/bert.h"
 #include "support/paths.h"
+#include "support/trajectory.h"
 
 namespace bertkit {
 namespace {
@@ -131,6 +133,64 @@ TEST_P(GoldenGradients, TrainModeDropoutIsNotImplementedYet) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, GoldenGradients, ::testing::Values("tiny", "small"));
+
+// ---- trajectories ---------------------------------------------------------------------------
+
+struct TrajectoryCase {
+  const char* model;
+  const char* stem;
+};
+
+class GoldenTrajectory : public ::testing::TestWithParam<TrajectoryCase> {};
+
+TEST_P(GoldenTrajectory, FiveTrainerStepsMatchHF) {
+  const auto dir = testing::fixture(std::string("golden/") + GetParam().model);
+  const auto t = testing::load_trajectory(dir, GetParam().stem);
+  auto model = BertForSequenceClassification::from_pretrained(dir.string(), {.verbose = false});
+  const auto slices = model.parameter_slices();
+  std::vector<std::string> decay;
+  for (const auto& s : slices)
+    if (is_decay_parameter(s.name)) decay.push_back(s.name);
+  EXPECT_EQ(decay, t.decay_parameter_names);
+  model::Bert& net = model.impl();
+  auto forward_backward = [&net](const testing::TrajectoryBatch& b, std::span<float> grads) {
+    const ModelInput in = ModelInput::from_tensors(b.input_ids, b.attention_mask, b.token_type_ids);
+    const auto labels = b.labels.span<std::int64_t>();
+    return net.forward_backward(in, labels, grads.data());
+  };
+  const auto run = testing::run_trajectory(t, model.parameters(), slices, forward_backward);
+  testing::expect_trajectory_matches(t, run, model.parameters(), slices);
+  // The helper skips moments it cannot find: make sure the classifier's are there to compare.
+  const StateDict moments = run.optimizer.state_dict();
+  EXPECT_TRUE(moments.count("exp_avg.classifier.weight"));
+  EXPECT_TRUE(moments.count("exp_avg_sq.classifier.bias"));
+  double loss_err = 0, norm_rel = 0, param_err = 0;
+  for (std::size_t i = 0; i < run.steps.size(); ++i) {
+    loss_err = std::max(loss_err, std::fabs(run.steps[i].loss - t.steps[i].loss));
+    norm_rel = std::max(
+        norm_rel, std::fabs(run.steps[i].grad_norm - t.steps[i].grad_norm) / t.steps[i].grad_norm);
+  }
+  const auto params = model.parameters();
+  for (const auto& s : slices) {
+    const auto want = t.tensors.at("param." + s.name).span<float>();
+    for (std::int64_t i = 0; i < s.numel; ++i)
+      param_err = std::max(param_err, std::fabs(double(params[s.offset + i]) - want[i]));
+  }
+  std::cout << "  max |loss - HF| " << loss_err << ", max rel grad_norm error " << norm_rel
+            << ", max |param after step 5 - HF| " << param_err << "\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, GoldenTrajectory,
+                         ::testing::Values(TrajectoryCase{"tiny", "trajectory"},
+                                           TrajectoryCase{"tiny", "trajectory_lr1e-3"},
+                                           TrajectoryCase{"small", "trajectory"},
+                                           TrajectoryCase{"small", "trajectory_lr1e-3"}),
+                         [](const auto& info) {
+                           std::string n = std::string(info.param.model) + "_" + info.param.stem;
+                           for (char& c : n)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
 
 }  // namespace
 }  // namespace bertkit
