@@ -10,6 +10,7 @@
 
 #include "bertkit/dataset.h"
 #include "bertkit/error.h"
+#include "core/sha256.h"
 #include "data/imdb_source.h"
 #include "support/paths.h"
 
@@ -140,7 +141,7 @@ TEST(ImdbCache, VerifiedTarballIsConvertedOnceIntoSplitFiles) {
   options.cache_dir = cache;
   options.use_offline_copy = false;
   options.allow_download = false;
-  options.sha256 = data::sha256_file(fake_tarball());
+  options.sha256 = core::sha256_file(fake_tarball());
   expect_fake_splits([&](const std::string& split) { return Dataset::imdb(split, options); });
   for (const char* split : {"train", "test", "unsupervised"}) {
     EXPECT_TRUE(fs::exists(dir / (std::string(split) + ".jsonl.gz"))) << split;

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "bertkit/error.h"
-#include "hub/sha256.h"
+#include "core/sha256.h"
 #include "support/fake_hub_server.h"
 #include "support/paths.h"
 
@@ -135,7 +135,7 @@ TEST_F(HubTest, DownloadIntoEmptyCacheWritesHuggingfaceHubLayout) {
   }
   // LFS files are named by their sha256 (X-Linked-Etag), not the CDN's ETag.
   EXPECT_EQ(server_.etag("bert-base-uncased", "model.safetensors"),
-            bertkit::hub::sha256_hex(files_["model.safetensors"]));
+            bertkit::core::sha256_hex(files_["model.safetensors"]));
   // Optional files the repo lacks are remembered as absent at that commit.
   EXPECT_TRUE(fs::exists(repo_dir() / ".no_exist" / kCommit / "special_tokens_map.json"));
   EXPECT_TRUE(fs::exists(repo_dir() / ".no_exist" / kCommit / "added_tokens.json"));
@@ -498,7 +498,7 @@ TEST_F(HubTest, ServerWithoutHubHeadersFallsBackToRevisionAndUrlHash) {
   ASSERT_TRUE(path.has_value());
   EXPECT_EQ(*path, repo_dir() / "snapshots" / "main" / "vocab.txt");
   const std::string url = server_.endpoint() + "/bert-base-uncased/resolve/main/vocab.txt";
-  EXPECT_EQ(fs::read_symlink(*path), fs::path("../../blobs") / bertkit::hub::sha256_hex(url));
+  EXPECT_EQ(fs::read_symlink(*path), fs::path("../../blobs") / bertkit::core::sha256_hex(url));
   EXPECT_EQ(read_file(*path), files_["vocab.txt"]);
   EXPECT_FALSE(fs::exists(repo_dir() / "refs" / "main"));  // the revision is its own "commit"
 }

@@ -2,6 +2,7 @@
 
 #include "bertkit/dataset.h"
 #include "bertkit/error.h"
+#include "core/sha256.h"
 #include "data/imdb_source.h"
 #include "hub/file_lock.h"
 
@@ -88,7 +89,7 @@ Dataset from_cache(const ImdbOptions& options, const std::string& split) {
                     dir.string() + " or pass a data folder");
     }
     data::download_verified(options.url, tarball, options.sha256, options.progress);
-  } else if (const auto actual = data::sha256_file(tarball); actual != options.sha256) {
+  } else if (const auto actual = core::sha256_file(tarball); actual != options.sha256) {
     throw IoError(tarball.string() + " has SHA-256 " + actual + ", expected " + options.sha256 +
                   "; delete it to download it again");
   }

@@ -37,9 +37,6 @@ void write_imdb_split(const ImdbSplit& split, const std::filesystem::path& file)
 
 Dataset to_dataset(ImdbSplit split, std::string source);
 
-// SHA-256 of a file as lowercase hex (libcrypto).
-std::string sha256_file(const std::filesystem::path& file);
-
 // Fetches `url` into `dest` once: resumable (dest.incomplete), checked against `sha256` before
 // it is renamed into place; a mismatch removes the file and throws IoError.
 void download_verified(const std::string& url, const std::filesystem::path& dest,

@@ -10,7 +10,7 @@
 
 #include "bertkit/error.h"
 #include "hub/repo_id.h"
-#include "hub/sha256.h"
+#include "core/sha256.h"
 
 namespace bertkit::hub {
 
@@ -67,7 +67,7 @@ std::string safe_component(std::string_view name) {
                     c == '-' || c == '_' || c == '.';
     plain = plain && ok;
   }
-  return plain ? std::string(name) : sha256_hex(name);
+  return plain ? std::string(name) : core::sha256_hex(name);
 }
 
 void write_file_atomically(const fs::path& path, std::string_view content) {

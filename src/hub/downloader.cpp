@@ -9,7 +9,7 @@
 #include "hub/file_lock.h"
 #include "hub/http_client.h"
 #include "hub/repo_id.h"
-#include "hub/sha256.h"
+#include "core/sha256.h"
 
 namespace bertkit::hub {
 
@@ -81,8 +81,8 @@ FileMetadata metadata_from(const HttpResult& head, const std::string& url,
   meta.commit = head.headers.get("X-Repo-Commit").value_or(std::string(revision));
   auto etag = head.headers.get("X-Linked-Etag");
   if (!etag || etag->empty()) etag = head.headers.get("ETag");
-  meta.etag = etag && !etag->empty() ? normalize_etag(*etag) : sha256_hex(url);
-  if (meta.etag.empty()) meta.etag = sha256_hex(url);
+  meta.etag = etag && !etag->empty() ? normalize_etag(*etag) : core::sha256_hex(url);
+  if (meta.etag.empty()) meta.etag = core::sha256_hex(url);
   const bool redirect = head.status >= 300 && head.status < 400;
   meta.size = parse_size(head.headers.get("X-Linked-Size"));
   // A redirect's Content-Length is the size of its own (empty) body, not the file's.

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "hub/sha256.h"
+#include "core/sha256.h"
 
 namespace bertkit::testing {
 
@@ -291,8 +291,8 @@ void FakeHubServer::add_file(const std::string& repo_id, const std::string& file
   std::lock_guard lock(mutex_);
   // Like the hub: LFS files are named by their sha256, regular ones by a git blob sha1 (here any
   // 40 hex digits derived from the content and name).
-  const std::string sha = hub::sha256_hex(content);
-  const std::string etag = lfs ? sha : hub::sha256_hex(filename + ":" + content).substr(0, 40);
+  const std::string sha = core::sha256_hex(content);
+  const std::string etag = lfs ? sha : core::sha256_hex(filename + ":" + content).substr(0, 40);
   repos_.at(repo_id).files[filename] = File{std::move(content), etag, lfs};
 }
 
