@@ -157,6 +157,54 @@ TEST(BackwardFiniteDifferences, AttentionWithMaskedKeys) {
   }
 }
 
+TEST(BackwardFiniteDifferences, AttentionWithProbsDropout) {
+  const std::int64_t B = 2, S = 5, NH = 2, d = 3, H = NH * d, P = B * NH * S * S;
+  const float p = 0.3f;
+  Vec qkv = random_vec(B * S * 3 * H, 40);
+  const std::vector<std::int32_t> mask = {1, 1, 1, 1, 0, 1, 1, 1, 1, 1};
+  Vec madd(B * S);
+  ops::attention_mask_forward(madd.data(), mask.data(), B * S);
+  std::vector<std::uint8_t> keep(P);
+  ops::dropout_mask(keep.data(), P, p, 5, 0);
+  const Vec g = random_vec(B * S * H, 41);
+  Vec ctx(B * S * H), probs(P), dropped(P);
+  auto loss = [&] {
+    ref::attention_forward(ctx.data(), probs.data(), qkv.data(), madd.data(), B, S, NH, d);
+    ops::dropout_apply(dropped.data(), probs.data(), keep.data(), P, p);
+    ops::attention_context_forward(ctx.data(), dropped.data(), qkv.data(), B, S, NH, d);
+    return dot(ctx, g);
+  };
+  loss();
+  Vec dqkv(qkv.size()), fast(qkv.size()), scratch(P);
+  ref::attention_backward(dqkv.data(), g.data(), qkv.data(), probs.data(), B, S, NH, d,
+                          dropped.data(), keep.data(), p);
+  ops::attention_backward(fast.data(), scratch.data(), g.data(), qkv.data(), probs.data(), B, S, NH,
+                          d, dropped.data(), keep.data(), p);
+  EXPECT_LT(max_abs_diff(fast, dqkv), 1e-5 * (1 + max_abs(dqkv)));
+  expect_matches_finite_differences(qkv, dqkv, loss, "dqkv");
+}
+
+TEST(Dropout, MasksAreSeededThreadIndependentAndScaleKeptValues) {
+  const std::int64_t n = 100000;
+  const float p = 0.1f;
+  std::vector<std::uint8_t> a(n), b(n), c(n);
+  ops::set_num_threads(1);
+  ops::dropout_mask(a.data(), n, p, 42, 3);
+  ops::set_num_threads(3);
+  ops::dropout_mask(b.data(), n, p, 42, 3);
+  ops::dropout_mask(c.data(), n, p, 42, 4);
+  ops::set_num_threads(0);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  std::int64_t dropped = 0;
+  for (auto k : a) dropped += k == 0;
+  EXPECT_NEAR(double(dropped) / n, p, 0.005);
+  const Vec x = random_vec(n, 42);
+  Vec y(n);
+  ops::dropout_apply(y.data(), x.data(), a.data(), n, p);
+  for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(y[i], a[i] ? x[i] * (1.0f / (1.0f - p)) : 0.0f);
+}
+
 TEST(BackwardFiniteDifferences, Embeddings) {
   const std::int64_t B = 2, S = 3, H = 4, V = 5, P = 4, T = 2;
   const std::vector<std::int32_t> ids = {1, 4, 1, 0, 1, 3}, types = {0, 0, 1, 1, 0, 1};

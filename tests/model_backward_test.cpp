@@ -124,12 +124,69 @@ TEST_P(GoldenGradients, BadLabelsAreRejected) {
   EXPECT_THROW(g.model.train_step_forward_backward(g.input, out_of_range), InvalidArgument);
 }
 
-TEST_P(GoldenGradients, TrainModeDropoutIsNotImplementedYet) {
+TEST_P(GoldenGradients, TrainModeDropoutDrawsFreshMasksAndEvalModeIsExact) {
   Golden g = load_golden(GetParam());
+  ASSERT_GT(g.model.config().hidden_dropout_prob, 0.0);
+  const float eval_loss = g.outputs.at("loss").span<float>()[0];
+  g.model.set_training(true, 7);
+  g.model.zero_grad();
+  const float l1 = g.model.train_step_forward_backward(g.input, g.labels);
+  const float l2 = g.model.train_step_forward_backward(g.input, g.labels);
+  EXPECT_NE(l1, eval_loss);
+  EXPECT_NE(l1, l2);              // a fresh draw each step
+  g.model.set_training(true, 7);  // restarts the stream: the same masks as the first step
+  EXPECT_EQ(g.model.train_step_forward_backward(g.input, g.labels), l1);
   g.model.set_training(false);
-  if (g.model.config().hidden_dropout_prob > 0) {
-    EXPECT_THROW(g.model.set_training(true), InvalidArgument);
+  g.model.zero_grad();
+  EXPECT_NEAR(g.model.train_step_forward_backward(g.input, g.labels), eval_loss, 1e-5);
+  const auto grads = g.model.gradients();
+  const auto slice = g.model.parameter_slices().front();  // word embeddings
+  const auto want = g.outputs.at("grad." + slice.name).span<float>();
+  for (std::int64_t i = 0; i < slice.numel; ++i)
+    ASSERT_NEAR(grads[slice.offset + i], want[i], 1e-6 + 1e-3 * std::fabs(want[i]));
+  // Inference stays in eval mode whatever the training flag.
+  g.model.set_training(true);
+  const ModelOutput out = g.model.forward(g.input);
+  const auto logits = out.logits.span<float>();
+  const auto want_logits = g.outputs.at("logits").span<float>();
+  for (std::size_t i = 0; i < logits.size(); ++i) EXPECT_NEAR(logits[i], want_logits[i], 1e-5);
+}
+
+// With the masks held fixed (same seed, same step), the train-mode loss is a smooth function of
+// the parameters: central differences of it must match the backward pass through every dropout.
+TEST_P(GoldenGradients, TrainModeGradientsMatchFiniteDifferences) {
+  Golden g = load_golden(GetParam());
+  model::Bert& net = g.model.impl();
+  const auto slices = g.model.parameter_slices();
+  std::vector<float> grads(net.layout().total, 0.0f), scratch(grads.size());
+  net.set_dropout(true, 11);
+  net.forward_backward(g.input, g.labels, grads.data());
+  auto loss_at = [&] {
+    net.set_dropout(true, 11);
+    return double(net.forward_backward(g.input, g.labels, scratch.data()));
+  };
+  float* params = net.params();
+  int checked = 0;
+  for (const auto& s : slices) {
+    // The largest gradient of each tensor (a clear signal against float32 rounding of the loss).
+    std::int64_t best = 0;
+    for (std::int64_t i = 1; i < s.numel; ++i)
+      if (std::fabs(grads[s.offset + i]) > std::fabs(grads[s.offset + best])) best = i;
+    const double an = grads[s.offset + best];
+    if (std::fabs(an) < 1e-3) continue;
+    float& p = params[s.offset + best];
+    const float saved = p;
+    const float h = 1e-2f * std::max(1.0f, std::fabs(saved));
+    p = saved + h;
+    const double xp = p, lp = loss_at();
+    p = saved - h;
+    const double xm = p, lm = loss_at();
+    p = saved;
+    const double fd = (lp - lm) / (xp - xm);
+    EXPECT_NEAR(an, fd, 2e-2 * std::fabs(an) + 2e-5) << s.name << "[" << best << "]";
+    ++checked;
   }
+  EXPECT_GT(checked, 10);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, GoldenGradients, ::testing::Values("tiny", "small"));

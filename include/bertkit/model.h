@@ -132,8 +132,10 @@ class BertForSequenceClassification {
   // --- training (Trainer's inner step) ---
   // Forward + loss (cross-entropy; MSE when num_labels == 1) + backward: ADDS d loss / d param
   // into gradients() (call zero_grad() between optimizer steps, as Trainer does). Returns the
-  // mean loss. Numerics are model.eval()'s: dropout in train mode is not implemented yet, so
-  // set_training(true) throws unless every dropout probability is 0.
+  // mean loss. Eval mode (the default) has no dropout, as model.eval(); set_training(true) applies
+  // HF's train-mode dropout (hidden, attention probabilities, classifier) with masks from a
+  // generator seeded by `dropout_seed` (torch's own random stream is not reproduced). forward()
+  // is always eval mode.
   float train_step_forward_backward(const ModelInput& input, std::span<const std::int64_t> labels);
   void zero_grad();
   // The parameter and gradient arenas (same layout) and their HF-named slices, in HF's
@@ -145,7 +147,7 @@ class BertForSequenceClassification {
   // classifier gets gradients.
   void set_freeze_bert(bool freeze) { freeze_bert_ = freeze; }
   bool freeze_bert() const { return freeze_bert_; }
-  void set_training(bool training);
+  void set_training(bool training, std::uint64_t dropout_seed = 42);
   bool training() const { return training_; }
 
   ModelOutput forward(const ModelInput& input, const ForwardOptions& options = {});

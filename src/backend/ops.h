@@ -99,9 +99,12 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
                         std::int64_t N, std::int64_t C, bool accumulate_dinp = false);
 // Backward of attention_forward: dqkv[B,S,3H] = d(Q|K|V) from dctx[B,S,H] and the saved probs.
 // dprobs [B,NH,S,S] is scratch. Masked keys have probability 0, so their scores get 0 gradient.
+// With attention-probs dropout, probs_dropped/keep/p are the dropped probabilities the forward
+// multiplied with V and the mask (see dropout_*); null: no dropout.
 void attention_backward(float* dqkv, float* dprobs, const float* dctx, const float* qkv,
                         const float* probs, std::int64_t B, std::int64_t S, std::int64_t NH,
-                        std::int64_t d);
+                        std::int64_t d, const float* probs_dropped = nullptr,
+                        const std::uint8_t* keep = nullptr, float p = 0.0f);
 // Scatter-add of dout[B,S,H] into the three tables (+=); deterministic for any thread count
 // (threads split the hidden dimension, each walks the tokens in order). Null tables skip.
 void embeddings_backward(float* dwte, float* dwpe, float* dwtt, const float* dout,
@@ -110,6 +113,22 @@ void embeddings_backward(float* dwte, float* dwpe, float* dwtt, const float* dou
 // d mean cross-entropy / d logits = (softmax - onehot) / rows counted (-100 rows: 0).
 void cross_entropy_backward(float* dlogits, const float* logits, const std::int64_t* labels,
                             std::int64_t B, std::int64_t C);
+// --- dropout (training only) ----------------------------------------------------------------
+// torch's inverted dropout: kept elements scaled by 1 / (1 - p), the rest 0. The masks come from
+// a counter-based generator: keep[i] depends only on (seed, stream, i), so any thread count gives
+// the same mask (torch's own generator is not reproduced).
+void dropout_mask(std::uint8_t* keep, std::int64_t n, float p, std::uint64_t seed,
+                  std::uint64_t stream);
+// out[i] = keep[i] ? inp[i] * (1 / (1 - p)) : 0 (out may alias inp). Forward and backward alike.
+void dropout_apply(float* out, const float* inp, const std::uint8_t* keep, std::int64_t n, float p);
+// x[N,C] = dropout(x + bias): the dense-layer tail before a residual add.
+void bias_dropout_forward(float* x, const float* bias, const std::uint8_t* keep, std::int64_t N,
+                          std::int64_t C, float p);
+// ctx[B,S,H] = probs V per head (the second half of attention_forward, run again on dropped
+// probabilities).
+void attention_context_forward(float* ctx, const float* probs, const float* qkv, std::int64_t B,
+                               std::int64_t S, std::int64_t NH, std::int64_t d);
+
 // torch's MSELoss (mean) of logits[B] against targets[B] (num_labels == 1) and its gradient.
 float mse_forward(const float* pred, const float* target, std::int64_t B);
 void mse_backward(float* dpred, const float* pred, const float* target, std::int64_t B);
@@ -147,7 +166,9 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
                         const float* inp, const float* weight, const float* mean, const float* rstd,
                         std::int64_t N, std::int64_t C, bool accumulate_dinp = false);
 void attention_backward(float* dqkv, const float* dctx, const float* qkv, const float* probs,
-                        std::int64_t B, std::int64_t S, std::int64_t NH, std::int64_t d);
+                        std::int64_t B, std::int64_t S, std::int64_t NH, std::int64_t d,
+                        const float* probs_dropped = nullptr, const std::uint8_t* keep = nullptr,
+                        float p = 0.0f);
 void embeddings_backward(float* dwte, float* dwpe, float* dwtt, const float* dout,
                          const std::int32_t* input_ids, const std::int32_t* token_type_ids,
                          std::int64_t B, std::int64_t S, std::int64_t H);

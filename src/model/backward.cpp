@@ -45,9 +45,15 @@ float loss_forward_backward(const BertConfig& c, const Activations& a,
 }
 
 void classifier_backward(const BertConfig& c, const Weights& w, const Weights& g,
-                         const Activations& a, ActivationGrads& d, bool need_dinp) {
+                         const Activations& a, ActivationGrads& d, bool need_dinp,
+                         const DropoutMasks* drop) {
+  const bool dropped = drop && drop->classifier;
   ops::matmul_backward(need_dinp ? d.pooled : nullptr, g.classifier_weight, g.classifier_bias,
-                       d.logits, a.pooled, w.classifier_weight, a.B, c.hidden_size, c.num_labels());
+                       d.logits, dropped ? drop->pooled_dropped : a.pooled, w.classifier_weight,
+                       a.B, c.hidden_size, c.num_labels());
+  if (dropped && need_dinp)
+    ops::dropout_apply(d.pooled, d.pooled, drop->classifier, a.B * c.hidden_size,
+                       drop->classifier_p);
 }
 
 void pooler_backward(const BertConfig& c, const Weights& w, const Weights& g, Activations& a,
@@ -62,14 +68,23 @@ void pooler_backward(const BertConfig& c, const Weights& w, const Weights& g, Ac
 }
 
 void encoder_layer_backward(const BertConfig& c, const LayerWeights& w, const LayerWeights& g,
-                            Activations& a, ActivationGrads& d, std::int64_t l) {
+                            Activations& a, ActivationGrads& d, std::int64_t l,
+                            const DropoutMasks* drop) {
+  const DropoutMasks::Layer* m = drop ? &drop->layers[l] : nullptr;
   const std::int64_t H = c.hidden_size, I = c.intermediate_size, N = a.B * a.S;
   LayerActivations& x = a.layer(l);
   const float* in = a.hidden[l];
   // BertOutput: out = LayerNorm(inter_act W_o^T + b_o + attn_out)
   ops::layernorm_backward(d.out_pre, g.output_ln_weight, g.output_ln_bias, d.hidden, x.out_pre,
                           w.output_ln_weight, x.out_mean, x.out_rstd, N, H);
-  ops::matmul_backward(d.inter, g.output_weight, g.output_bias, d.out_pre, x.inter_act,
+  // With dropout the dense output reaches the sum through the mask; the residual does not.
+  // d.hidden is free once the LayerNorm backward has read it.
+  const float* d_dense = d.out_pre;
+  if (m && m->out) {
+    ops::dropout_apply(d.hidden, d.out_pre, m->out, N * H, drop->hidden_p);
+    d_dense = d.hidden;
+  }
+  ops::matmul_backward(d.inter, g.output_weight, g.output_bias, d_dense, x.inter_act,
                        w.output_weight, N, I, H);
   // BertIntermediate: inter_act = act(attn_out W_i^T + b_i)
   ops::activation_backward(d.inter, x.inter_pre, d.inter, N * I, c.hidden_act);
@@ -80,11 +95,19 @@ void encoder_layer_backward(const BertConfig& c, const LayerWeights& w, const La
   // BertSelfOutput: attn_out = LayerNorm(context W^T + b + in)
   ops::layernorm_backward(d.attn_pre, g.attn_ln_weight, g.attn_ln_bias, d.attn_out, x.attn_pre,
                           w.attn_ln_weight, x.attn_mean, x.attn_rstd, N, H);
-  ops::matmul_backward(d.context, g.attn_output_weight, g.attn_output_bias, d.attn_pre, x.context,
+  d_dense = d.attn_pre;
+  if (m && m->attn_out) {
+    ops::dropout_apply(d.attn_out, d.attn_pre, m->attn_out, N * H, drop->hidden_p);
+    d_dense = d.attn_out;
+  }
+  ops::matmul_backward(d.context, g.attn_output_weight, g.attn_output_bias, d_dense, x.context,
                        w.attn_output_weight, N, H, H);
   // BertSelfAttention
+  const bool probs_dropped = m && m->probs;
   ops::attention_backward(d.qkv, d.probs, d.context, x.qkv, x.probs, a.B, a.S,
-                          c.num_attention_heads, c.head_size());
+                          c.num_attention_heads, c.head_size(),
+                          probs_dropped ? m->probs_dropped : nullptr,
+                          probs_dropped ? m->probs : nullptr, drop ? drop->attention_p : 0.0f);
   // `in` feeds the Q|K|V projection and the attention residual.
   std::memcpy(d.hidden, d.attn_pre, sizeof(float) * N * H);
   ops::matmul_backward(d.hidden, g.qkv_weight, g.qkv_bias, d.qkv, in, w.qkv_weight, N, H, 3 * H,
@@ -92,8 +115,10 @@ void encoder_layer_backward(const BertConfig& c, const LayerWeights& w, const La
 }
 
 void embeddings_backward(const BertConfig& c, const Weights& w, const Weights& g, Activations& a,
-                         ActivationGrads& d) {
+                         ActivationGrads& d, const DropoutMasks* drop) {
   const std::int64_t H = c.hidden_size, N = a.B * a.S;
+  if (drop && drop->embeddings)
+    ops::dropout_apply(d.hidden, d.hidden, drop->embeddings, N * H, drop->hidden_p);
   // d.out_pre is free scratch here: the gradient of the summed embeddings.
   ops::layernorm_backward(d.out_pre, g.embeddings_ln_weight, g.embeddings_ln_bias, d.hidden,
                           a.emb_sum, w.embeddings_ln_weight, a.emb_mean, a.emb_rstd, N, H);
@@ -103,14 +128,14 @@ void embeddings_backward(const BertConfig& c, const Weights& w, const Weights& g
 
 float bert_backward(const BertConfig& c, const Weights& w, const Weights& g, Activations& a,
                     ActivationGrads& d, std::span<const std::int64_t> labels,
-                    const BackwardOptions& options) {
+                    const BackwardOptions& options, const DropoutMasks* drop) {
   const float loss = loss_forward_backward(c, a, labels, d);
-  classifier_backward(c, w, g, a, d, !options.freeze_bert);
+  classifier_backward(c, w, g, a, d, !options.freeze_bert, drop);
   if (options.freeze_bert) return loss;
   pooler_backward(c, w, g, a, d);
   for (std::int64_t l = c.num_hidden_layers - 1; l >= 0; --l)
-    encoder_layer_backward(c, w.layers[l], g.layers[l], a, d, l);
-  embeddings_backward(c, w, g, a, d);
+    encoder_layer_backward(c, w.layers[l], g.layers[l], a, d, l, drop);
+  embeddings_backward(c, w, g, a, d, drop);
   return loss;
 }
 

@@ -9,6 +9,7 @@
 
 #include "bertkit/config.h"
 #include "model/activations.h"
+#include "model/dropout.h"
 #include "model/parameters.h"
 
 namespace bertkit::model {
@@ -43,21 +44,24 @@ struct BackwardOptions {
 float loss_forward_backward(const BertConfig& c, const Activations& a,
                             std::span<const std::int64_t> labels, ActivationGrads& d);
 
+// `drop`: the masks the forward used (train mode), or null (eval mode).
 void classifier_backward(const BertConfig& c, const Weights& w, const Weights& g,
-                         const Activations& a, ActivationGrads& d, bool need_dinp);
+                         const Activations& a, ActivationGrads& d, bool need_dinp,
+                         const DropoutMasks* drop = nullptr);
 // From d.pooled: pooler gradients, and d.hidden = gradient of hidden[L] (only [CLS] rows != 0).
 void pooler_backward(const BertConfig& c, const Weights& w, const Weights& g, Activations& a,
                      ActivationGrads& d);
 // d.hidden: gradient of hidden[l + 1] in, gradient of hidden[l] out.
 void encoder_layer_backward(const BertConfig& c, const LayerWeights& w, const LayerWeights& g,
-                            Activations& a, ActivationGrads& d, std::int64_t l);
+                            Activations& a, ActivationGrads& d, std::int64_t l,
+                            const DropoutMasks* drop = nullptr);
 // From d.hidden (gradient of hidden[0]): LayerNorm and the three tables.
 void embeddings_backward(const BertConfig& c, const Weights& w, const Weights& g, Activations& a,
-                         ActivationGrads& d);
+                         ActivationGrads& d, const DropoutMasks* drop = nullptr);
 
 // Everything after bert_forward: returns the loss, adds every parameter gradient into g.
 float bert_backward(const BertConfig& c, const Weights& w, const Weights& g, Activations& a,
                     ActivationGrads& d, std::span<const std::int64_t> labels,
-                    const BackwardOptions& options);
+                    const BackwardOptions& options, const DropoutMasks* drop = nullptr);
 
 }  // namespace bertkit::model

@@ -262,7 +262,7 @@ void Bert::check_labels(std::span<const std::int64_t> labels, std::int64_t B) co
   }
 }
 
-Activations& Bert::run(const ModelInput& in, bool keep_all_layers) {
+Activations& Bert::run(const ModelInput& in, bool keep_all_layers, const DropoutMasks* drop) {
   check_input(in);
   const std::int64_t B = in.batch_size, S = in.seq_length;
   if (!acts_ || acts_->B != B || acts_->S != S || (keep_all_layers && !acts_->keep_all_layers)) {
@@ -279,7 +279,7 @@ Activations& Bert::run(const ModelInput& in, bool keep_all_layers) {
     std::fill(a.attention_mask.begin(), a.attention_mask.end(), 1);
   else
     std::copy(in.attention_mask.begin(), in.attention_mask.end(), a.attention_mask.begin());
-  bert_forward(config_, weights_, a);
+  bert_forward(config_, weights_, a, drop);
   return a;
 }
 
@@ -323,13 +323,31 @@ float Bert::forward_backward(const ModelInput& in, std::span<const std::int64_t>
                              float* grads, const BackwardOptions& options) {
   if (!grads) throw InvalidArgument("forward_backward: no gradient arena");
   check_labels(labels, in.batch_size);
-  Activations& a = run(in, true);
+  const DropoutMasks* drop = nullptr;
+  const bool any_p = config_.hidden_dropout_prob > 0 || config_.attention_probs_dropout_prob > 0 ||
+                     config_.classifier_dropout.value_or(0.0) > 0;
+  if (dropout_enabled_ && any_p) {
+    check_input(in);  // before sizing the masks by the input's shape
+    if (!drop_ || drop_->B != in.batch_size || drop_->S != in.seq_length) {
+      drop_.reset();
+      drop_ = std::make_unique<DropoutMasks>(config_, in.batch_size, in.seq_length);
+    }
+    drop_->sample(dropout_seed_, dropout_step_++, config_.hidden_size, config_.num_attention_heads);
+    drop = drop_.get();
+  }
+  Activations& a = run(in, true, drop);
   if (!dacts_ || dacts_->B != a.B || dacts_->S != a.S) {
     dacts_.reset();
     dacts_ = std::make_unique<ActivationGrads>(config_, a.B, a.S);
   }
   const Weights g = bind_weights(grads, config_, layout_);
-  return bert_backward(config_, weights_, g, a, *dacts_, labels, options);
+  return bert_backward(config_, weights_, g, a, *dacts_, labels, options, drop);
+}
+
+void Bert::set_dropout(bool enabled, std::uint64_t seed) {
+  dropout_enabled_ = enabled;
+  dropout_seed_ = seed;
+  dropout_step_ = 0;
 }
 
 float* Bert::grads() {

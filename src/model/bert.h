@@ -15,6 +15,7 @@
 #include "bertkit/tensor.h"
 #include "model/activations.h"
 #include "model/backward.h"
+#include "model/dropout.h"
 #include "model/parameters.h"
 
 namespace bertkit::model {
@@ -43,7 +44,8 @@ class Bert {
 
   // Validates the input, (re)uses the workspace for its shape and runs the whole forward pass.
   // keep_all_layers keeps every layer's activations (backward, output_attentions).
-  Activations& run(const ModelInput& input, bool keep_all_layers);
+  Activations& run(const ModelInput& input, bool keep_all_layers,
+                   const DropoutMasks* drop = nullptr);
   ModelOutput forward(const ModelInput& input, const ForwardOptions& options);
 
   // Training (eval-mode numerics: no dropout yet): forward keeping every layer, the loss against
@@ -51,6 +53,11 @@ class Bert {
   // into `grads` (layout().total floats, the parameter layout). Returns the mean loss.
   float forward_backward(const ModelInput& input, std::span<const std::int64_t> labels,
                          float* grads, const BackwardOptions& options = {});
+  // Train-mode dropout in forward_backward (HF's model.train()): masks from a generator seeded
+  // with `seed`, a fresh draw each call (step 0, 1, ...; set_dropout restarts at step 0).
+  // Inference (forward) stays in eval mode.
+  void set_dropout(bool enabled, std::uint64_t seed = 42);
+  bool dropout_enabled() const { return dropout_enabled_; }
   // Every parameter as a named slice of the arena, HF order (AdamW, clip_grad_norm, Trainer
   // decay groups); the same slices index a gradient arena.
   std::vector<ParameterSlice> parameter_slices() const;
@@ -69,6 +76,9 @@ class Bert {
   std::unique_ptr<Activations> acts_;
   std::unique_ptr<ActivationGrads> dacts_;  // training only
   FloatArena grads_;                        // training only
+  std::unique_ptr<DropoutMasks> drop_;      // training with dropout only
+  bool dropout_enabled_ = false;
+  std::uint64_t dropout_seed_ = 42, dropout_step_ = 0;
 };
 
 // A model folder for a local path, else bertkit::resolve_model (hub cache / download).

@@ -5,21 +5,27 @@
 
 #include "bertkit/config.h"
 #include "model/activations.h"
+#include "model/dropout.h"
 #include "model/parameters.h"
 
 namespace bertkit::model {
 
+// `drop` (training only) applies train-mode dropout with its masks; null: eval mode.
+//
 // BertEmbeddings: LayerNorm(word + token_type + position) -> acts.hidden[0].
-void embeddings_forward(const BertConfig& c, const Weights& w, Activations& a);
+void embeddings_forward(const BertConfig& c, const Weights& w, Activations& a,
+                        const DropoutMasks* drop = nullptr);
 // BertLayer l: acts.hidden[l] -> acts.hidden[l + 1].
 void encoder_layer_forward(const BertConfig& c, const LayerWeights& w, Activations& a,
-                           std::int64_t l);
+                           std::int64_t l, const DropoutMasks* drop = nullptr);
 // BertPooler: tanh(dense(hidden[L][:, 0])) -> acts.pooled.
 void pooler_forward(const BertConfig& c, const Weights& w, Activations& a);
 // classifier Linear on the pooled output -> acts.logits (dropout is identity in eval).
-void classifier_forward(const BertConfig& c, const Weights& w, Activations& a);
+void classifier_forward(const BertConfig& c, const Weights& w, Activations& a,
+                        const DropoutMasks* drop = nullptr);
 
 // Everything: embeddings, every layer, pooler, and the classifier when w has one.
-void bert_forward(const BertConfig& c, const Weights& w, Activations& a);
+void bert_forward(const BertConfig& c, const Weights& w, Activations& a,
+                  const DropoutMasks* drop = nullptr);
 
 }  // namespace bertkit::model

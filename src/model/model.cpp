@@ -254,17 +254,8 @@ std::vector<ParameterSlice> BertForSequenceClassification::parameter_slices() co
   return net_->parameter_slices();
 }
 
-void BertForSequenceClassification::set_training(bool training) {
-  const BertConfig& c = config();
-  const double classifier_dropout = c.classifier_dropout.value_or(c.hidden_dropout_prob);
-  if (training &&
-      (c.hidden_dropout_prob > 0 || c.attention_probs_dropout_prob > 0 || classifier_dropout > 0)) {
-    throw InvalidArgument(
-        "set_training(true): train-mode dropout is not implemented yet (hidden_dropout_prob " +
-        std::to_string(c.hidden_dropout_prob) + ", attention_probs_dropout_prob " +
-        std::to_string(c.attention_probs_dropout_prob) +
-        "); set them to 0 or train in eval mode (training=false)");
-  }
+void BertForSequenceClassification::set_training(bool training, std::uint64_t dropout_seed) {
+  net_->set_dropout(training, dropout_seed);
   training_ = training;
 }
 

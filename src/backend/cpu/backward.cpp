@@ -114,9 +114,11 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
 //   dK = dScores^T Q / sqrt(d).
 void attention_backward(float* dqkv, float* dprobs, const float* dctx, const float* qkv,
                         const float* probs, std::int64_t B, std::int64_t S, std::int64_t NH,
-                        std::int64_t d) {
+                        std::int64_t d, const float* probs_dropped, const std::uint8_t* keep,
+                        float p_drop) {
   const std::int64_t H = NH * d, ld = 3 * H;
   const float scale = std::sqrt(static_cast<float>(d));
+  const float keep_scale = 1.0f / (1.0f - p_drop);
 #pragma omp parallel for collapse(2) schedule(static)
   for (std::int64_t b = 0; b < B; ++b) {
     for (std::int64_t h = 0; h < NH; ++h) {
@@ -129,8 +131,14 @@ void attention_backward(float* dqkv, float* dprobs, const float* dctx, const flo
       const float* dc = dctx + b * S * H + h * d;
       const float* p = probs + (b * NH + h) * S * S;
       float* dp = dprobs + (b * NH + h) * S * S;
-      gemm(true, false, S, d, S, 1.0f, p, S, dc, H, 0.0f, dv, ld);
+      // V met the dropped probabilities; the softmax backward then needs d(undropped probs).
+      const float* pv = probs_dropped ? probs_dropped + (b * NH + h) * S * S : p;
+      gemm(true, false, S, d, S, 1.0f, pv, S, dc, H, 0.0f, dv, ld);
       gemm(false, true, S, S, d, 1.0f, dc, H, v, ld, 0.0f, dp, S);
+      if (keep) {
+        const std::uint8_t* k8 = keep + (b * NH + h) * S * S;
+        for (std::int64_t i = 0; i < S * S; ++i) dp[i] = k8[i] ? dp[i] * keep_scale : 0.0f;
+      }
       for (std::int64_t i = 0; i < S; ++i) {
         const float* pr = p + i * S;
         float* dr = dp + i * S;

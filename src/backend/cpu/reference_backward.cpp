@@ -99,7 +99,8 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
 }
 
 void attention_backward(float* dqkv, const float* dctx, const float* qkv, const float* probs,
-                        std::int64_t B, std::int64_t S, std::int64_t NH, std::int64_t d) {
+                        std::int64_t B, std::int64_t S, std::int64_t NH, std::int64_t d,
+                        const float* probs_dropped, const std::uint8_t* keep, float p_drop) {
   const std::int64_t H = NH * d;
   const double scale = std::sqrt(double(d));
   std::vector<double> ds(static_cast<std::size_t>(S * S));
@@ -109,12 +110,16 @@ void attention_backward(float* dqkv, const float* dctx, const float* qkv, const 
   for (std::int64_t b = 0; b < B; ++b) {
     for (std::int64_t h = 0; h < NH; ++h) {
       const float* p = probs + (b * NH + h) * S * S;
+      const float* pv = probs_dropped ? probs_dropped + (b * NH + h) * S * S : p;
+      const std::uint8_t* k8 = keep ? keep + (b * NH + h) * S * S : nullptr;
+      const double keep_scale = 1.0 / (1.0 - double(p_drop));
       for (std::int64_t i = 0; i < S; ++i) {
         const float* dc = dctx + (b * S + i) * H + h * d;
         double dot = 0.0;
         for (std::int64_t j = 0; j < S; ++j) {
           double dp = 0.0;
           for (std::int64_t e = 0; e < d; ++e) dp += double(dc[e]) * qkv[at(b, j, 2, h) + e];
+          if (k8) dp = k8[i * S + j] ? dp * keep_scale : 0.0;
           ds[i * S + j] = dp;
           dot += double(p[i * S + j]) * dp;
         }
@@ -127,7 +132,7 @@ void attention_backward(float* dqkv, const float* dctx, const float* qkv, const 
           for (std::int64_t i = 0; i < S; ++i) {
             dq += ds[j * S + i] * qkv[at(b, i, 1, h) + e];
             dk += ds[i * S + j] * qkv[at(b, i, 0, h) + e];
-            dv += double(p[i * S + j]) * dctx[(b * S + i) * H + h * d + e];
+            dv += double(pv[i * S + j]) * dctx[(b * S + i) * H + h * d + e];
           }
           dqkv[at(b, j, 0, h) + e] = static_cast<float>(dq);
           dqkv[at(b, j, 1, h) + e] = static_cast<float>(dk);
