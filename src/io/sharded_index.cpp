@@ -1,25 +1,20 @@
 #include "io/sharded_index.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "bertkit/error.h"
+#include "io/text_file.h"
 
 namespace bertkit::io {
 
 ShardIndex read_shard_index(const std::filesystem::path& index_file) {
-  std::ifstream in(index_file, std::ios::binary);
-  if (!in) throw IoError("cannot open " + index_file.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw IoError("cannot read " + index_file.string());
+  const std::string text = io::read_text_file(index_file);
 
   const std::string source = index_file.string();
   nlohmann::json index;
   try {
-    index = nlohmann::json::parse(text.str());
+    index = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw FormatError(source + ": not valid JSON: " + e.what());
   }

@@ -6,15 +6,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
-#include <sstream>
 
 #include "bertkit/error.h"
 #include "bertkit/trainer_state.h"
-#include "io/atomic_file.h"
 #include "train/python_json.h"
+#include "io/text_file.h"
 
 namespace bertkit {
 
@@ -59,18 +57,13 @@ void remove_quietly(const fs::path& dir) {
 void save_rng_state(const fs::path& file, const RngStates& states) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   for (const auto& [name, words] : states) j[name] = words;
-  io::AtomicFile out(file);
-  out.write(train::python_json_dumps(j, 2, true) + "\n");
-  out.commit();
+  io::write_text_file_atomically(file, train::python_json_dumps(j, 2, true) + "\n");
 }
 
 RngStates load_rng_state(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw IoError("cannot open " + file.string());
-  std::ostringstream text;
-  text << in.rdbuf();
+  const std::string text = io::read_text_file(file);
   try {
-    const auto j = nlohmann::json::parse(text.str());
+    const auto j = nlohmann::json::parse(text);
     if (!j.is_object()) throw FormatError("the top level must be an object");
     RngStates states;
     for (auto it = j.begin(); it != j.end(); ++it) {

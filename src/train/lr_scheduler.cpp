@@ -2,15 +2,13 @@
 // expressions are, so logged learning rates print identically.
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <numbers>
-#include <sstream>
 
 #include "bertkit/error.h"
 #include "bertkit/optimization.h"
-#include "io/atomic_file.h"
 #include "train/python_json.h"
+#include "io/text_file.h"
 
 namespace bertkit {
 
@@ -165,18 +163,13 @@ LRScheduler LRScheduler::from_json(std::string_view text) {
 }
 
 void LRScheduler::save(const std::filesystem::path& file) const {
-  io::AtomicFile out(file);
-  out.write(to_json());
-  out.commit();
+  io::write_text_file_atomically(file, to_json());
 }
 
 LRScheduler LRScheduler::load(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw IoError("cannot open " + file.string());
-  std::ostringstream text;
-  text << in.rdbuf();
+  const std::string text = io::read_text_file(file);
   try {
-    return from_json(text.str());
+    return from_json(text);
   } catch (const FormatError& e) {
     throw FormatError(file.string() + ": " + e.what());
   }

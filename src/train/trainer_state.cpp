@@ -1,14 +1,12 @@
 // TrainerState and trainer_state.json (transformers 4.44.2 trainer_callback.py).
 #include "bertkit/trainer_state.h"
 
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "bertkit/error.h"
-#include "io/atomic_file.h"
 #include "train/python_json.h"
+#include "io/text_file.h"
 
 namespace bertkit {
 
@@ -227,18 +225,13 @@ TrainerState TrainerState::from_json(std::string_view text) {
 }
 
 void TrainerState::save(const std::filesystem::path& file) const {
-  io::AtomicFile out(file);
-  out.write(to_json());
-  out.commit();
+  io::write_text_file_atomically(file, to_json());
 }
 
 TrainerState TrainerState::load(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw IoError("cannot open " + file.string());
-  std::ostringstream text;
-  text << in.rdbuf();
+  const std::string text = io::read_text_file(file);
   try {
-    return from_json(text.str());
+    return from_json(text);
   } catch (const FormatError& e) {
     throw FormatError(file.string() + ": " + e.what());
   }
