@@ -67,6 +67,12 @@ struct BertConfig {
   void save(const std::filesystem::path& file) const;  // atomic write
   // bert-base-uncased's shape (the defaults above).
   static BertConfig bert_base();
+  // The shapes of Google's small BERTs (bert_uncased_L-4_H-256_A-4, L-2_H-128_A-2), with
+  // bert-base's vocabulary (30522) and 512 positions.
+  static BertConfig bert_mini();  // 4 layers, hidden 256, 4 heads, intermediate 1024
+  static BertConfig bert_tiny();  // 2 layers, hidden 128, 2 heads, intermediate 512
+  // "bert-base", "bert-mini", "bert-tiny" ('_' for '-' accepted); InvalidArgument listing them.
+  static BertConfig preset(std::string_view name);
 };
 
 }  // namespace bertkit
