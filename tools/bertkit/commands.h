@@ -9,5 +9,7 @@ namespace bertkit::cli {
 void add_tokenize_command(CLI::App& app);
 void add_embed_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
+void add_init_command(CLI::App& app);
+void add_evaluate_command(CLI::App& app);
 
 }  // namespace bertkit::cli

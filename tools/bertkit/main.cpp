@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
   bertkit::cli::add_tokenize_command(app);
   bertkit::cli::add_embed_command(app);
   bertkit::cli::add_predict_command(app);
+  bertkit::cli::add_init_command(app);
+  bertkit::cli::add_evaluate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
