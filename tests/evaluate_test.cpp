@@ -154,6 +154,29 @@ TEST(Evaluate, WithoutLabelsOnlySpeedMetrics) {
   EXPECT_EQ(r.logits.size(), 6u);
 }
 
+TEST(Evaluate, RegressionGetsTheRowWeightedMse) {
+  GoldenTiny g;
+  auto config = g.model.config();
+  config.set_num_labels(1);
+  auto model = bertkit::BertForSequenceClassification::init(config, 5);
+  g.data.labels = {};
+  g.data.labels.type = bertkit::LabelType::kRegression;
+  g.data.labels.values = {0.5f, -1.0f, 2.0f};
+  bertkit::EvaluateOptions options;
+  options.progress = false;
+  options.per_device_eval_batch_size = 2;  // batches of 2 and 1 rows
+  const auto r = bertkit::evaluate_model(model, g.data, options);
+  ASSERT_EQ(r.logits.size(), 3u);
+  const auto sq = [&](int i) {
+    const double d = r.logits[i] - g.data.labels.values[i];
+    return d * d;
+  };
+  const double expected = ((sq(0) + sq(1)) / 2 * 2 + sq(2)) / 3;
+  EXPECT_NEAR(metric(r.metrics, "eval_loss"), expected, 1e-6);
+  EXPECT_EQ(keys(r.metrics).front(), "eval_loss");
+  EXPECT_EQ(keys(r.metrics)[1], "eval_runtime");  // no accuracy/f1 for regression
+}
+
 TEST(ConfigPresets, Shapes) {
   const auto mini = bertkit::BertConfig::preset("bert-mini");
   EXPECT_EQ(mini.num_hidden_layers, 4);
