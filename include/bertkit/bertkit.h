@@ -4,5 +4,6 @@
 #include "bertkit/config.h"
 #include "bertkit/dataset.h"
 #include "bertkit/error.h"
+#include "bertkit/evaluate.h"
 #include "bertkit/model.h"
 #include "bertkit/tokenizer.h"
