@@ -189,6 +189,36 @@ TEST_P(GoldenGradients, TrainModeGradientsMatchFiniteDifferences) {
   EXPECT_GT(checked, 10);
 }
 
+// num_labels == 1 is HF's regression: MSELoss on the single logit.
+TEST(RegressionHead, MeanSquaredErrorLossAndBiasGradient) {
+  const auto dir = testing::fixture("golden/tiny");
+  const StateDict outputs = load_safetensors(dir / "outputs.safetensors");
+  StateDict weights = load_safetensors(dir / "model.safetensors");
+  weights.erase("classifier.weight");  // a fresh one-output head, as num_labels=1 gets in HF
+  weights.erase("classifier.bias");
+  auto model = BertForSequenceClassification::from_state_dict(
+      BertConfig::from_pretrained(dir), weights, {.verbose = false, .num_labels = 1});
+  const ModelInput in = ModelInput::from_tensors(
+      outputs.at("input_ids"), outputs.at("attention_mask"), outputs.at("token_type_ids"));
+  const ModelOutput out = model.forward(in);  // keeps the logits' bytes alive
+  const auto logits = out.logits.span<float>();
+  ASSERT_EQ(logits.size(), 3u);
+  const std::vector<std::int64_t> targets = {0, 0, 0};
+  double mse = 0, mean = 0;
+  for (float z : logits) {
+    mse += double(z) * z / 3.0;
+    mean += double(z) / 3.0;
+  }
+  model.zero_grad();
+  EXPECT_NEAR(model.train_step_forward_backward(in, targets), mse, 1e-6);
+  const auto grads = model.gradients();
+  for (const auto& s : model.parameter_slices()) {
+    if (s.name == "classifier.bias") {
+      EXPECT_NEAR(grads[s.offset], 2.0 * mean, 1e-6);
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, GoldenGradients, ::testing::Values("tiny", "small"));
 
 // ---- trajectories ---------------------------------------------------------------------------
