@@ -48,7 +48,7 @@ class Bert {
                    const DropoutMasks* drop = nullptr);
   ModelOutput forward(const ModelInput& input, const ForwardOptions& options);
 
-  // Training (eval-mode numerics: no dropout yet): forward keeping every layer, the loss against
+  // Training: forward keeping every layer (with dropout when set_dropout enabled it), the loss against
   // `labels` (input.labels is ignored) and the backward pass, ADDING every parameter gradient
   // into `grads` (layout().total floats, the parameter layout). Returns the mean loss.
   float forward_backward(const ModelInput& input, std::span<const std::int64_t> labels,
