@@ -1,0 +1,355 @@
+// Trainer._inner_training_loop of transformers 4.44, step for step (see trainer.h).
+#include "bertkit/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include "bertkit/error.h"
+#include "bertkit/evaluate.h"
+#include "bertkit/model.h"
+#include "bertkit/tokenizer.h"
+#include "core/progress_bar.h"
+
+namespace bertkit {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// splitmix64: decorrelates the per-batch dropout seeds drawn from (seed, batch number).
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t dropout_seed(std::int64_t seed, std::size_t epoch, std::size_t batch) {
+  return mix(mix(static_cast<std::uint64_t>(seed)) ^ mix((epoch << 32) ^ batch));
+}
+
+// HF's num_parameters(exclude_embeddings=True): everything but the nn.Embedding matrices.
+std::int64_t non_embedding_parameters(const std::vector<ParameterSlice>& slices) {
+  std::int64_t n = 0;
+  for (const auto& s : slices) {
+    const bool embedding = s.name.find("_embeddings.weight") != std::string::npos;
+    if (!embedding) n += s.numel;
+  }
+  return n;
+}
+
+ModelInput model_input(const Batch& batch) {
+  ModelInput in;
+  in.batch_size = static_cast<std::int64_t>(batch.B);
+  in.seq_length = static_cast<std::int64_t>(batch.S);
+  in.input_ids = batch.input_ids;
+  in.attention_mask = batch.attention_mask;
+  in.token_type_ids = batch.token_type_ids;
+  in.labels = batch.labels;
+  return in;
+}
+
+}  // namespace
+
+struct Trainer::Run {
+  std::vector<ParameterSlice> slices;  // the trainable ones (the classifier alone when frozen)
+  std::unique_ptr<AdamW> optimizer;
+  std::unique_ptr<LRScheduler> scheduler;
+  std::unique_ptr<JsonlLogger> jsonl;
+  std::unique_ptr<TensorBoardWriter> tensorboard;
+  DataPosition position;  // the next batch to train on
+};
+
+Trainer::Trainer(BertForSequenceClassification& model, TrainingArguments args,
+                 const TokenizedDataset& train_dataset, const TokenizedDataset* eval_dataset,
+                 TrainerOptions options)
+    : model_(model),
+      args_(std::move(args)),
+      train_dataset_(train_dataset),
+      eval_dataset_(eval_dataset),
+      options_(std::move(options)) {
+  args_.finalize();
+}
+
+Trainer::~Trainer() = default;
+
+const AdamW* Trainer::optimizer() const { return run_ ? run_->optimizer.get() : nullptr; }
+const LRScheduler* Trainer::scheduler() const { return run_ ? run_->scheduler.get() : nullptr; }
+
+LogEntry Trainer::log(LogEntry logs) {
+  const LogEntry shown = state_.log(std::move(logs));
+  if (options_.print_logs) {
+    std::printf("%s\n", format_log_line(shown).c_str());
+    std::fflush(stdout);
+  }
+  if (run_ && run_->jsonl) run_->jsonl->log(shown, state_.global_step);
+  if (run_ && run_->tensorboard) {
+    run_->tensorboard->log(shown, state_.global_step);
+    run_->tensorboard->flush();
+  }
+  return shown;
+}
+
+LogEntry Trainer::evaluate() {
+  if (eval_dataset_ == nullptr) throw InvalidArgument("Trainer.evaluate: no eval_dataset given");
+  const bool was_training = model_.training();
+  model_.set_training(false);
+  EvaluateOptions options;
+  options.per_device_eval_batch_size = static_cast<std::size_t>(args_.per_device_eval_batch_size);
+  options.padding = options_.padding;
+  options.progress = options_.progress && !args_.disable_tqdm;
+  options.epoch = state_.epoch;
+  LogEntry metrics = evaluate_model(model_, *eval_dataset_, options).metrics;
+  // evaluate_model appends the epoch; Trainer.log adds it again, so keep one.
+  std::erase_if(metrics, [](const auto& kv) { return kv.first == "epoch"; });
+  const LogEntry shown = log(std::move(metrics));
+  if (was_training) model_.set_training(true, static_cast<std::uint64_t>(args_.seed));
+  return shown;
+}
+
+void Trainer::save_model(std::optional<fs::path> dir) const {
+  const fs::path out = dir ? *dir : fs::path(args_.output_dir);
+  fs::create_directories(out);
+  model_.save_pretrained(out);
+  if (options_.tokenizer != nullptr) options_.tokenizer->save_pretrained(out);
+  args_.save(out / "training_args.json");
+}
+
+void Trainer::save_checkpoint(Run& run) {
+  const RngStates rng = {
+      {"data_position", {run.position.epoch, run.position.batch}},
+      {"seed", {static_cast<std::uint64_t>(args_.seed)}},
+  };
+  CheckpointContents contents;
+  contents.args = &args_;
+  contents.state = &state_;
+  contents.optimizer = args_.save_only_model ? nullptr : run.optimizer.get();
+  contents.scheduler = args_.save_only_model ? nullptr : run.scheduler.get();
+  contents.rng = &rng;
+  contents.write_model = [this](const fs::path& dir) {
+    model_.save_pretrained(dir);
+    if (options_.tokenizer != nullptr) options_.tokenizer->save_pretrained(dir);
+  };
+  const fs::path written = bertkit::save_checkpoint(args_.output_dir, state_.global_step, contents);
+  rotate_checkpoints(args_.output_dir, args_.save_total_limit, state_.best_model_checkpoint);
+  if (options_.on_save) options_.on_save(written);
+}
+
+TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
+  if (!resume_from_checkpoint) resume_from_checkpoint = args_.resume_from_checkpoint;
+  const TrainingPlan plan = plan_training(args_, static_cast<std::int64_t>(train_dataset_.size()));
+  const auto ga = args_.gradient_accumulation_steps;
+
+  run_ = std::make_unique<Run>();
+  Run& run = *run_;
+  for (const auto& s : model_.parameter_slices()) {
+    if (!model_.freeze_bert() || s.name.rfind("classifier.", 0) == 0) run.slices.push_back(s);
+  }
+  const auto params = model_.parameters();
+  const auto grads = model_.gradients();
+  run.optimizer = std::make_unique<AdamW>(
+      trainer_param_groups(run.slices, args_.weight_decay),
+      static_cast<std::int64_t>(params.size()),
+      AdamWOptions{args_.learning_rate, args_.adam_beta1, args_.adam_beta2, args_.adam_epsilon});
+  run.scheduler = std::make_unique<LRScheduler>(LRScheduler::for_training(args_, plan.max_steps));
+  state_ = TrainerState::for_training(args_, plan);
+
+  DataLoaderOptions loader_options;
+  loader_options.sampler.batch_size = static_cast<std::size_t>(args_.per_device_train_batch_size);
+  loader_options.sampler.shuffle = options_.shuffle;
+  loader_options.sampler.seed =
+      static_cast<std::uint64_t>(args_.data_seed ? *args_.data_seed : args_.seed);
+  loader_options.sampler.drop_last = args_.dataloader_drop_last;
+  loader_options.sampler.group_by_length = args_.group_by_length;
+  loader_options.sampler.length_group_batch_size =
+      static_cast<std::size_t>(args_.per_device_train_batch_size * ga);
+  loader_options.padding = options_.padding;
+  DataLoader loader(train_dataset_, loader_options);
+  const auto steps_in_epoch = static_cast<std::int64_t>(loader.num_batches());
+
+  if (resume_from_checkpoint) {
+    fs::path checkpoint = *resume_from_checkpoint;
+    if (*resume_from_checkpoint == "latest") {
+      const auto last = get_last_checkpoint(args_.output_dir);
+      if (!last) {
+        throw InvalidArgument("resume_from_checkpoint=latest: no checkpoint-N in " +
+                              args_.output_dir);
+      }
+      checkpoint = *last;
+    }
+    if (!fs::is_regular_file(checkpoint / "trainer_state.json")) {
+      throw InvalidArgument("resume_from_checkpoint: " + checkpoint.string() +
+                            " is not a checkpoint (no trainer_state.json)");
+    }
+    LoadOptions quiet;
+    quiet.verbose = false;
+    auto saved = BertForSequenceClassification::from_pretrained(checkpoint.string(), quiet);
+    const auto saved_params = saved.parameters();
+    if (saved_params.size() != params.size()) {
+      throw FormatError("resume_from_checkpoint: " + checkpoint.string() +
+                        " holds a model of another size");
+    }
+    std::copy(saved_params.begin(), saved_params.end(), params.begin());
+    if (fs::exists(checkpoint / "optimizer.safetensors")) {
+      run.optimizer->load(checkpoint / "optimizer.safetensors");
+    }
+    if (fs::exists(checkpoint / "scheduler.json")) {
+      *run.scheduler = LRScheduler::load(checkpoint / "scheduler.json");
+    }
+    const TrainerState saved_state = TrainerState::load(checkpoint / "trainer_state.json");
+    state_.global_step = saved_state.global_step;
+    state_.epoch = saved_state.epoch;
+    state_.log_history = saved_state.log_history;
+    state_.total_flos = saved_state.total_flos;
+    state_.num_input_tokens_seen = saved_state.num_input_tokens_seen;
+    state_.best_metric = saved_state.best_metric;
+    state_.best_model_checkpoint = saved_state.best_model_checkpoint;
+    // HF: epochs_trained = global_step // num_update_steps_per_epoch, then skips
+    // (global_step % num_update_steps_per_epoch) * gradient_accumulation_steps batches.
+    DataPosition position{
+        static_cast<std::size_t>(state_.global_step / plan.num_update_steps_per_epoch),
+        static_cast<std::size_t>((state_.global_step % plan.num_update_steps_per_epoch) * ga)};
+    if (fs::exists(checkpoint / "rng_state.json")) {
+      const RngStates rng = load_rng_state(checkpoint / "rng_state.json");
+      const auto it = rng.find("data_position");
+      if (it != rng.end() && it->second.size() == 2) {
+        position = {static_cast<std::size_t>(it->second[0]),
+                    static_cast<std::size_t>(it->second[1])};
+      }
+    }
+    run.position = position;
+  }
+
+  if (!args_.logging_dir.empty() && args_.logging_strategy != IntervalStrategy::kNo) {
+    if (args_.reports_to("jsonl")) {
+      fs::create_directories(args_.logging_dir);
+      run.jsonl = std::make_unique<JsonlLogger>(fs::path(args_.logging_dir) / "log.jsonl");
+    }
+    if (args_.reports_to("tensorboard")) {
+      run.tensorboard = std::make_unique<TensorBoardWriter>(args_.logging_dir);
+    }
+  }
+
+  const std::int64_t non_embedding = non_embedding_parameters(model_.parameter_slices());
+  ProgressBarOptions bar_options;
+  bar_options.description = "Training";
+  bar_options.total = plan.max_steps;
+  bar_options.initial = state_.global_step;
+  bar_options.enabled = options_.progress && !args_.disable_tqdm;
+  ProgressBar bar(bar_options);
+  bar.set(state_.global_step);
+
+  const auto start = std::chrono::steady_clock::now();
+  model_.zero_grad();
+  float tr_loss = 0.0f;            // HF's tr_loss tensor: float32 sum since the last log
+  double total_loss_scalar = 0.0;  // HF's _total_loss_scalar
+  std::int64_t last_logged = state_.global_step;
+  float step_loss_sum = 0.0f;  // this optimizer step's losses (for on_step)
+  std::optional<float> grad_norm;
+  TrainerControl control;
+
+  auto maybe_log_save_evaluate = [&] {
+    if (control.should_log && state_.global_step > last_logged) {
+      const LogEntry logs = training_log_entry(tr_loss, state_.global_step - last_logged, grad_norm,
+                                               run.scheduler->get_last_lr());
+      total_loss_scalar += static_cast<double>(tr_loss);
+      tr_loss = 0.0f;
+      last_logged = state_.global_step;
+      log(logs);
+      control.should_log = false;
+    }
+    if (control.should_evaluate) {
+      if (eval_dataset_ != nullptr) evaluate();
+      control.should_evaluate = false;
+    }
+    if (control.should_save) {
+      state_.control = control;
+      state_.control.should_save = false;
+      save_checkpoint(run);
+      control.should_save = false;
+    }
+  };
+
+  loader.seek(run.position);
+  for (auto epoch = static_cast<std::int64_t>(run.position.epoch); epoch < plan.num_train_epochs;
+       ++epoch) {
+    control.should_epoch_stop = false;
+    while (loader.position().epoch == static_cast<std::size_t>(epoch)) {
+      const Batch batch = loader.next();
+      run.position = loader.position();
+      const auto b = static_cast<std::int64_t>(batch.position.batch);
+      model_.set_training(true,
+                          dropout_seed(args_.seed, batch.position.epoch, batch.position.batch));
+      const ModelInput input = model_input(batch);
+      const float loss = model_.train_step_forward_backward(input, batch.labels);
+      if (!std::isfinite(loss)) {
+        model_.set_training(false);
+        throw NonFiniteError("training loss is " + std::to_string(loss) + " at epoch " +
+                             std::to_string(epoch) + ", batch " + std::to_string(b) +
+                             " (global step " + std::to_string(state_.global_step) +
+                             "); lower --learning-rate or check the data");
+      }
+      // training_step returns loss / gradient_accumulation_steps.
+      const float scaled = ga > 1 ? loss / static_cast<float>(ga) : loss;
+      tr_loss += scaled;
+      step_loss_sum += scaled;
+      state_.total_flos +=
+          floating_point_ops(static_cast<std::int64_t>(batch.B * batch.S), non_embedding);
+      const std::int64_t total_batched = epoch * steps_in_epoch + b + 1;
+      if (!is_optimizer_step(total_batched, b, steps_in_epoch, ga)) continue;
+
+      if (ga > 1) {
+        const float inv = 1.0f / static_cast<float>(ga);
+        for (float& g : grads) g *= inv;
+      }
+      if (args_.max_grad_norm > 0) {
+        grad_norm = clip_grad_norm(grads, run.slices, args_.max_grad_norm);
+      }
+      TrainerStep seen;
+      seen.loss = step_loss_sum;
+      seen.grad_norm = grad_norm;
+      seen.learning_rate = run.scheduler->get_last_lr();
+      run.optimizer->set_lr(seen.learning_rate);
+      run.optimizer->step(params, grads);
+      run.scheduler->step();
+      seen.learning_rate_after = run.scheduler->get_last_lr();
+      model_.zero_grad();
+      step_loss_sum = 0.0f;
+      state_.global_step += 1;
+      seen.global_step = state_.global_step;
+      state_.epoch = epoch_after_batch(epoch, b, steps_in_epoch);
+      bar.update(1);
+      bar.set_postfix("loss=" + python_float_repr(python_round(seen.loss, 4)));
+      if (options_.on_step) options_.on_step(seen);
+      default_flow_on_step_end(args_, state_, control);
+      maybe_log_save_evaluate();
+      if (control.should_epoch_stop || control.should_training_stop) break;
+    }
+    default_flow_on_epoch_end(args_, state_, control);
+    maybe_log_save_evaluate();
+    if (control.should_training_stop) break;
+  }
+  bar.close();
+  model_.set_training(false);
+
+  total_loss_scalar += static_cast<double>(tr_loss);
+  const double runtime =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  TrainOutput out;
+  out.global_step = state_.global_step;
+  out.training_loss = total_loss_scalar / std::max<double>(state_.global_step, 0.001);
+  LogEntry metrics =
+      speed_metrics("train", runtime, plan.num_train_samples, static_cast<double>(plan.max_steps));
+  metrics.emplace_back("total_flos", state_.total_flos);
+  metrics.emplace_back("train_loss", out.training_loss);
+  out.metrics = log(std::move(metrics));
+  rotate_checkpoints(args_.output_dir, args_.save_total_limit, state_.best_model_checkpoint);
+  if (options_.save_final_model) save_model();
+  return out;
+}
+
+}  // namespace bertkit

@@ -1,0 +1,283 @@
+// The Trainer through its public API: the golden HF trajectory (losses, grad norms, lrs, every
+// parameter), the checkpoint layout and trainer_state.json, and resuming after a SIGKILL.
+#include "bertkit/trainer.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "bertkit/model.h"
+#include "bertkit/serialization.h"
+#include "support/paths.h"
+#include "support/trajectory.h"
+
+namespace bertkit {
+namespace {
+
+namespace fs = std::filesystem;
+using ::bertkit::testing::fixture;
+using ::bertkit::testing::make_temp_dir;
+
+// The tiny golden model, optionally without dropout (the golden trajectory ran in eval mode).
+BertForSequenceClassification tiny_model(bool dropout) {
+  const fs::path dir = fixture("golden/tiny");
+  BertConfig config = BertConfig::from_pretrained(dir);
+  if (!dropout) {
+    config.hidden_dropout_prob = 0.0;
+    config.attention_probs_dropout_prob = 0.0;
+    config.classifier_dropout.reset();
+  }
+  return BertForSequenceClassification::from_state_dict(
+      config, load_safetensors(dir / "model.safetensors"), {.verbose = false});
+}
+
+TrainingArguments quiet_args(const fs::path& out) {
+  TrainingArguments args;
+  args.output_dir = out.string();
+  args.report_to = {"none"};
+  args.disable_tqdm = true;
+  return args;
+}
+
+TrainerOptions quiet_options() {
+  TrainerOptions options;
+  options.progress = false;
+  options.print_logs = false;
+  return options;
+}
+
+// Short handmade rows of ids from the tiny vocab: [CLS]=101-like ids are irrelevant here.
+TokenizedDataset handmade_rows(std::size_t n, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  TokenizedDataset data;
+  data.labels.type = LabelType::kClassification;
+  data.max_length = 16;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t len = 4 + gen() % 10;
+    std::vector<std::int32_t> ids(len);
+    for (auto& id : ids) id = static_cast<std::int32_t>(5 + gen() % 1000);
+    data.rows.push_back(ids);
+    data.labels.ids.push_back(static_cast<std::int64_t>(gen() % 2));
+  }
+  return data;
+}
+
+TEST(Trainer, GoldenTrajectoryThroughTrainerMatchesHF) {
+  const auto t = testing::load_trajectory(fixture("golden/tiny"), "trajectory");
+  ASSERT_EQ(t.steps.size(), 5u);
+  // The five golden batches, in order, as a pre-tokenized dataset of full-width rows.
+  TokenizedDataset data;
+  data.labels.type = LabelType::kClassification;
+  std::int64_t rows_per_batch = 0;
+  for (const auto& step : t.steps) {
+    const auto ids = step.batch.input_ids.span<std::int64_t>();
+    const auto mask = step.batch.attention_mask.span<std::int64_t>();
+    const auto types = step.batch.token_type_ids.span<std::int64_t>();
+    const auto labels = step.batch.labels.span<std::int64_t>();
+    const std::size_t rows = labels.size(), width = ids.size() / rows;
+    rows_per_batch = static_cast<std::int64_t>(rows);
+    data.max_length = width;
+    for (std::size_t r = 0; r < rows; ++r) {
+      std::vector<std::int32_t> i32(width), m32(width), t32(width);
+      for (std::size_t c = 0; c < width; ++c) {
+        i32[c] = static_cast<std::int32_t>(ids[r * width + c]);
+        m32[c] = static_cast<std::int32_t>(mask[r * width + c]);
+        t32[c] = static_cast<std::int32_t>(types[r * width + c]);
+      }
+      data.rows.push_back(i32, t32, m32);
+      data.labels.ids.push_back(labels[r]);
+    }
+  }
+  auto model = tiny_model(/*dropout=*/false);
+  const auto out = make_temp_dir("trainer_golden");
+  TrainingArguments args = quiet_args(out);
+  args.max_steps = 5;
+  args.per_device_train_batch_size = rows_per_batch;
+  args.learning_rate = t.base_learning_rate;
+  args.weight_decay = t.weight_decay;
+  args.warmup_steps = t.num_warmup_steps;
+  args.max_grad_norm = t.max_grad_norm;
+  args.adam_beta1 = t.adam_beta1;
+  args.adam_beta2 = t.adam_beta2;
+  args.adam_epsilon = t.adam_epsilon;
+  args.logging_steps = 1;
+  args.save_strategy = IntervalStrategy::kNo;
+  TrainerOptions options = quiet_options();
+  options.shuffle = false;
+  options.padding.mode = PadMode::kMaxLength;
+  options.save_final_model = false;
+  std::vector<testing::ObservedStep> seen;
+  std::vector<float> after_step2;
+  options.on_step = [&](const TrainerStep& s) {
+    seen.push_back({s.loss, s.grad_norm.value_or(0.0f), s.learning_rate, s.learning_rate_after});
+    if (s.global_step == 2) {
+      after_step2.assign(model.parameters().begin(), model.parameters().end());
+    }
+  };
+  Trainer trainer(model, args, data, nullptr, options);
+  const TrainOutput result = trainer.train();
+  EXPECT_EQ(result.global_step, 5);
+  const testing::TrajectoryRun run{seen, *trainer.optimizer(), after_step2};
+  testing::expect_trajectory_matches(t, run, model.parameters(), model.parameter_slices());
+
+  // The logged dicts: HF's rounding of the loss, the pre-clip norm and the post-step lr.
+  const auto& history = trainer.state().log_history;
+  ASSERT_EQ(history.size(), 6u);  // five steps + the train metrics
+  for (std::size_t i = 0; i < 5; ++i) {
+    const auto& entry = history[i];
+    ASSERT_EQ(entry[0].first, "loss");
+    EXPECT_NEAR(std::get<double>(entry[0].second), t.steps[i].loss, 5.1e-5);
+    EXPECT_EQ(entry[1].first, "grad_norm");
+    EXPECT_NEAR(std::get<double>(entry[1].second), t.steps[i].grad_norm,
+                1e-4 * t.steps[i].grad_norm);
+    EXPECT_EQ(entry[2].first, "learning_rate");
+    EXPECT_NEAR(std::get<double>(entry[2].second), t.steps[i].learning_rate_logged_by_trainer,
+                1e-12);
+    EXPECT_EQ(entry[3].first, "epoch");
+    EXPECT_DOUBLE_EQ(std::get<double>(entry[3].second), (i + 1) / 5.0);
+  }
+  double mean = 0;
+  for (const auto& s : seen) mean += s.loss;
+  EXPECT_NEAR(result.training_loss, mean / 5, 1e-6);
+}
+
+TEST(Trainer, CheckpointLayoutAndTrainerState) {
+  const TokenizedDataset data = handmade_rows(12, 1);
+  auto model = tiny_model(/*dropout=*/true);
+  const auto out = make_temp_dir("trainer_ckpt");
+  TrainingArguments args = quiet_args(out);
+  args.report_to = {"all"};
+  args.logging_dir = (out / "logs").string();
+  args.max_steps = 5;
+  args.per_device_train_batch_size = 4;
+  args.logging_steps = 2;
+  args.save_steps = 2;
+  args.save_total_limit = 2;
+  Trainer trainer(model, args, data, nullptr, quiet_options());
+  trainer.train();
+
+  EXPECT_FALSE(fs::exists(out / "checkpoint-2"));  // rotated away
+  for (const char* name : {"checkpoint-4", "checkpoint-5"}) {
+    const fs::path dir = out / name;
+    ASSERT_TRUE(fs::is_directory(dir)) << dir;
+    for (const char* file :
+         {"config.json", "model.safetensors", "optimizer.safetensors", "scheduler.json",
+          "trainer_state.json", "rng_state.json", "training_args.json"}) {
+      EXPECT_TRUE(fs::is_regular_file(dir / file)) << dir / file;
+    }
+  }
+  std::ifstream in(out / "checkpoint-4" / "trainer_state.json");
+  const auto state = nlohmann::json::parse(in);
+  EXPECT_EQ(state.at("global_step"), 4);
+  EXPECT_EQ(state.at("max_steps"), 5);
+  EXPECT_EQ(state.at("save_steps"), 2);
+  const auto& history = state.at("log_history");
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].at("step"), 2);
+  EXPECT_EQ(history[1].at("step"), 4);
+  for (const auto& entry : history) {
+    for (const char* key : {"loss", "grad_norm", "learning_rate", "epoch"}) {
+      EXPECT_TRUE(entry.contains(key)) << key << " in " << entry.dump();
+    }
+  }
+  // The final model, as save_pretrained writes it, and the logs.
+  EXPECT_TRUE(fs::is_regular_file(out / "model.safetensors"));
+  std::ifstream config_in(out / "config.json");
+  const auto config = nlohmann::json::parse(config_in);
+  EXPECT_EQ(config.at("architectures").at(0), "BertForSequenceClassification");
+  EXPECT_TRUE(fs::is_regular_file(out / "logs" / "log.jsonl"));
+  bool events = false;
+  for (const auto& e : fs::directory_iterator(out / "logs")) {
+    events = events || e.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
+  }
+  EXPECT_TRUE(events);
+}
+
+// Run B's first half: trains in a child process that SIGKILLs itself right after checkpoint-4.
+constexpr const char* kChildEnv = "BERTKIT_TRAINER_TEST_KILL_AFTER_CHECKPOINT4";
+
+TrainingArguments resume_args(const fs::path& out) {
+  TrainingArguments args = quiet_args(out);
+  args.max_steps = 10;
+  args.per_device_train_batch_size = 4;
+  args.learning_rate = 1e-3;
+  args.warmup_steps = 2;
+  args.weight_decay = 0.01;
+  args.logging_steps = 1;
+  args.save_steps = 2;
+  args.save_total_limit = 2;
+  return args;
+}
+
+TEST(TrainerResumeChild, TrainsUntilKilled) {
+  const char* dir = std::getenv(kChildEnv);
+  if (dir == nullptr) GTEST_SKIP() << "only runs as the child of Trainer.ResumeAfterSigkill";
+  const TokenizedDataset data = handmade_rows(22, 2);
+  auto model = tiny_model(/*dropout=*/true);
+  TrainerOptions options = quiet_options();
+  options.on_save = [](const fs::path& written) {
+    if (written.filename() == "checkpoint-4") std::raise(SIGKILL);
+  };
+  Trainer trainer(model, resume_args(dir), data, nullptr, options);
+  trainer.train();
+  FAIL() << "the child should have been killed after checkpoint-4";
+}
+
+TEST(Trainer, ResumeAfterSigkillIsBitIdentical) {
+  const TokenizedDataset data = handmade_rows(22, 2);  // 6 batches an epoch, the last short
+  const auto root = make_temp_dir("trainer_resume");
+
+  auto model_a = tiny_model(/*dropout=*/true);
+  Trainer trainer_a(model_a, resume_args(root / "a"), data, nullptr, quiet_options());
+  trainer_a.train();
+
+  const fs::path b = root / "b";
+  const pid_t pid = fork();
+  ASSERT_NE(pid, -1);
+  if (pid == 0) {
+    // exec a fresh copy of this binary: OpenMP's thread pool does not survive fork().
+    setenv(kChildEnv, b.c_str(), 1);
+    execl("/proc/self/exe", "trainer_test", "--gtest_filter=TrainerResumeChild.*",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exit status " << status;
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  ASSERT_TRUE(fs::is_directory(b / "checkpoint-4"));
+  EXPECT_FALSE(fs::exists(b / "checkpoint-6"));
+  EXPECT_FALSE(fs::exists(b / "model.safetensors"));
+
+  auto model_b = tiny_model(/*dropout=*/true);
+  Trainer trainer_b(model_b, resume_args(b), data, nullptr, quiet_options());
+  const TrainOutput resumed = trainer_b.train("latest");
+  EXPECT_EQ(resumed.global_step, 10);
+
+  const auto pa = model_a.parameters(), pb = model_b.parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  std::size_t differing = 0;
+  for (std::size_t i = 0; i < pa.size(); ++i) differing += pa[i] != pb[i];
+  EXPECT_EQ(differing, 0u) << "parameters differ after resuming";
+  // The same log lines, the first four restored from the checkpoint.
+  const auto& ha = trainer_a.state().log_history;
+  const auto& hb = trainer_b.state().log_history;
+  ASSERT_EQ(ha.size(), hb.size());
+  for (std::size_t i = 0; i + 1 < ha.size(); ++i) {
+    // trainer_state.json is written with sort_keys, so restored entries come back sorted.
+    LogEntry a = ha[i], b = hb[i];
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    EXPECT_EQ(python_repr(a), python_repr(b)) << "log entry " << i;
+  }
+}
+
+}  // namespace
+}  // namespace bertkit
