@@ -11,5 +11,6 @@ void add_embed_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_init_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
+void add_train_command(CLI::App& app);
 
 }  // namespace bertkit::cli

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   bertkit::cli::add_predict_command(app);
   bertkit::cli::add_init_command(app);
   bertkit::cli::add_evaluate_command(app);
+  bertkit::cli::add_train_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
