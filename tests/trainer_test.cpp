@@ -332,5 +332,85 @@ TEST(Trainer, ImdbSliceEvalLossFalls) {
   EXPECT_EQ(evaluations, 4 + 1);
 }
 
+TEST(Trainer, FreezeEncoderTrainsTheClassifierOnly) {
+  const TokenizedDataset data = handmade_rows(8, 3);
+  auto model = tiny_model(/*dropout=*/true);
+  const std::vector<float> initial(model.parameters().begin(), model.parameters().end());
+  model.set_freeze_bert(true);
+  TrainingArguments args = quiet_args(make_temp_dir("trainer_freeze"));
+  args.max_steps = 3;
+  args.learning_rate = 1e-2;
+  args.per_device_train_batch_size = 4;
+  args.save_strategy = IntervalStrategy::kNo;
+  TrainerOptions options = quiet_options();
+  options.save_final_model = false;
+  Trainer trainer(model, args, data, nullptr, options);
+  trainer.train();
+  for (const auto& s : model.parameter_slices()) {
+    bool changed = false;
+    for (std::int64_t i = s.offset; i < s.offset + s.numel; ++i) {
+      changed = changed || model.parameters()[i] != initial[i];
+    }
+    EXPECT_EQ(changed, s.name.rfind("classifier.", 0) == 0) << s.name;
+  }
+  std::vector<std::string> names;
+  for (const auto& group : trainer.optimizer()->groups()) {
+    for (const auto& p : group.params) names.push_back(p.name);
+  }
+  EXPECT_EQ(names.size(), 2u);
+}
+
+TEST(Trainer, DivergingLossStopsWithNonFiniteError) {
+  const TokenizedDataset data = handmade_rows(8, 4);
+  auto model = tiny_model(/*dropout=*/false);
+  TrainingArguments args = quiet_args(make_temp_dir("trainer_nan"));
+  args.max_steps = 6;
+  args.learning_rate = 1e30;
+  args.per_device_train_batch_size = 4;
+  args.save_strategy = IntervalStrategy::kNo;
+  Trainer trainer(model, args, data, nullptr, quiet_options());
+  EXPECT_THROW(trainer.train(), NonFiniteError);
+}
+
+TEST(Trainer, ResumeFromMissingCheckpointIsAnError) {
+  const TokenizedDataset data = handmade_rows(8, 5);
+  auto model = tiny_model(/*dropout=*/false);
+  const auto out = make_temp_dir("trainer_nockpt");
+  TrainingArguments args = quiet_args(out);
+  args.max_steps = 2;
+  Trainer trainer(model, args, data, nullptr, quiet_options());
+  EXPECT_THROW(trainer.train("latest"), InvalidArgument);
+  EXPECT_THROW(trainer.train((out / "checkpoint-7").string()), InvalidArgument);
+}
+
+int run_cli(const std::string& arguments) {
+  const std::string command = testing::cli_path().string() + " " + arguments + " >/dev/null 2>&1";
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(TrainCli, TrainsSavesAndResumes) {
+  const auto out = make_temp_dir("trainer_cli");
+  const std::string common = "train --model " + fixture("golden/tiny").string() + " --train-file " +
+                             fixture("trainer/tiny_texts.jsonl").string() + " --eval-file " +
+                             fixture("trainer/tiny_texts.jsonl").string() +
+                             " --max-length 32 --per-device-train-batch-size 4 --logging-steps 1"
+                             " --save-steps 2 --save-total-limit 2 --eval-strategy epoch"
+                             " --report-to none --disable-tqdm --output-dir " +
+                             out.string();
+  ASSERT_EQ(run_cli(common + " --max-steps 4"), 0);
+  EXPECT_TRUE(fs::is_regular_file(out / "model.safetensors"));
+  EXPECT_TRUE(fs::is_regular_file(out / "vocab.txt"));
+  EXPECT_TRUE(fs::is_regular_file(out / "checkpoint-4" / "vocab.txt"));
+  // A longer run from the newest checkpoint (the schedule stretches to the new max_steps).
+  ASSERT_EQ(run_cli(common + " --max-steps 8 --resume-from-checkpoint latest"), 0);
+  EXPECT_TRUE(fs::is_directory(out / "checkpoint-8"));
+  // Bad input is an error message and exit status, never a crash.
+  EXPECT_NE(run_cli(common + " --lr-scheduler-type nope"), 0);
+  EXPECT_NE(
+      run_cli("train --model " + fixture("golden/tiny").string() + " --output-dir " + out.string()),
+      0);
+}
+
 }  // namespace
 }  // namespace bertkit

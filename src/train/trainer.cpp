@@ -198,7 +198,10 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
       run.optimizer->load(checkpoint / "optimizer.safetensors");
     }
     if (fs::exists(checkpoint / "scheduler.json")) {
-      *run.scheduler = LRScheduler::load(checkpoint / "scheduler.json");
+      // LambdaLR.load_state_dict restores the position only: the schedule itself is the one
+      // these arguments build (a longer --max-steps stretches it, as in HF).
+      const LRScheduler saved_scheduler = LRScheduler::load(checkpoint / "scheduler.json");
+      while (run.scheduler->last_epoch() < saved_scheduler.last_epoch()) run.scheduler->step();
     }
     const TrainerState saved_state = TrainerState::load(checkpoint / "trainer_state.json");
     state_.global_step = saved_state.global_step;
