@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -144,6 +145,23 @@ TEST(Trainer, GoldenTrajectoryThroughTrainerMatchesHF) {
     EXPECT_EQ(entry[3].first, "epoch");
     EXPECT_DOUBLE_EQ(std::get<double>(entry[3].second), (i + 1) / 5.0);
   }
+  double loss_err = 0, norm_rel = 0, param_err = 0;
+  for (std::size_t i = 0; i < 5; ++i) {
+    loss_err = std::max(loss_err, std::fabs(seen[i].loss - t.steps[i].loss));
+    norm_rel = std::max(norm_rel,
+                        std::fabs(seen[i].grad_norm - t.steps[i].grad_norm) / t.steps[i].grad_norm);
+  }
+  for (const auto& s : model.parameter_slices()) {
+    const auto want = t.tensors.at("param." + s.name).span<float>();
+    for (std::int64_t i = 0; i < s.numel; ++i) {
+      param_err = std::max(
+          param_err, std::fabs(static_cast<double>(model.parameters()[s.offset + i]) - want[i]));
+    }
+  }
+  std::printf(
+      "golden tiny trajectory via Trainer: max |loss err| %.3g, max grad_norm rel err %.3g, "
+      "max |param err| after step 5 %.3g\n",
+      loss_err, norm_rel, param_err);
   double mean = 0;
   for (const auto& s : seen) mean += s.loss;
   EXPECT_NEAR(result.training_loss, mean / 5, 1e-6);
@@ -219,7 +237,9 @@ TrainingArguments resume_args(const fs::path& out) {
 
 TEST(TrainerResumeChild, TrainsUntilKilled) {
   const char* dir = std::getenv(kChildEnv);
-  if (dir == nullptr) GTEST_SKIP() << "only runs as the child of Trainer.ResumeAfterSigkill";
+  if (dir == nullptr)
+    GTEST_SKIP()
+        << "not a test by itself: the process Trainer.ResumeAfterSigkillIsBitIdentical kills";
   const TokenizedDataset data = handmade_rows(22, 2);
   auto model = tiny_model(/*dropout=*/true);
   TrainerOptions options = quiet_options();
@@ -372,7 +392,7 @@ TEST(Trainer, DivergingLossStopsWithNonFiniteError) {
   EXPECT_THROW(trainer.train(), NonFiniteError);
 }
 
-TEST(Trainer, ResumeFromMissingCheckpointIsAnError) {
+TEST(Trainer, MissingCheckpointOrEvalDatasetIsAnError) {
   const TokenizedDataset data = handmade_rows(8, 5);
   auto model = tiny_model(/*dropout=*/false);
   const auto out = make_temp_dir("trainer_nockpt");
@@ -381,6 +401,9 @@ TEST(Trainer, ResumeFromMissingCheckpointIsAnError) {
   Trainer trainer(model, args, data, nullptr, quiet_options());
   EXPECT_THROW(trainer.train("latest"), InvalidArgument);
   EXPECT_THROW(trainer.train((out / "checkpoint-7").string()), InvalidArgument);
+  args.eval_strategy = IntervalStrategy::kSteps;
+  Trainer without_eval(model, args, data, nullptr, quiet_options());
+  EXPECT_THROW(without_eval.train(), InvalidArgument);
 }
 
 int run_cli(const std::string& arguments) {

@@ -141,6 +141,11 @@ void Trainer::save_checkpoint(Run& run) {
 
 TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   if (!resume_from_checkpoint) resume_from_checkpoint = args_.resume_from_checkpoint;
+  if (args_.eval_strategy != IntervalStrategy::kNo && eval_dataset_ == nullptr) {
+    throw InvalidArgument(
+        "Trainer: eval_strategy=" + std::string(interval_strategy_name(args_.eval_strategy)) +
+        " needs an eval_dataset");
+  }
   const TrainingPlan plan = plan_training(args_, static_cast<std::int64_t>(train_dataset_.size()));
   const auto ga = args_.gradient_accumulation_steps;
 
