@@ -28,8 +28,8 @@ using ::bertkit::testing::fixture;
 using ::bertkit::testing::make_temp_dir;
 
 // The tiny golden model, optionally without dropout (the golden trajectory ran in eval mode).
-BertForSequenceClassification tiny_model(bool dropout) {
-  const fs::path dir = fixture("golden/tiny");
+BertForSequenceClassification golden_model(const std::string& name, bool dropout) {
+  const fs::path dir = fixture("golden/" + name);
   BertConfig config = BertConfig::from_pretrained(dir);
   if (!dropout) {
     config.hidden_dropout_prob = 0.0;
@@ -39,6 +39,8 @@ BertForSequenceClassification tiny_model(bool dropout) {
   return BertForSequenceClassification::from_state_dict(
       config, load_safetensors(dir / "model.safetensors"), {.verbose = false});
 }
+
+BertForSequenceClassification tiny_model(bool dropout) { return golden_model("tiny", dropout); }
 
 TrainingArguments quiet_args(const fs::path& out) {
   TrainingArguments args;
@@ -71,8 +73,16 @@ TokenizedDataset handmade_rows(std::size_t n, std::uint32_t seed) {
   return data;
 }
 
-TEST(Trainer, GoldenTrajectoryThroughTrainerMatchesHF) {
-  const auto t = testing::load_trajectory(fixture("golden/tiny"), "trajectory");
+struct GoldenCase {
+  const char* model;
+  const char* stem;
+};
+
+class TrainerGolden : public ::testing::TestWithParam<GoldenCase> {};
+
+TEST_P(TrainerGolden, TrajectoryThroughTrainerMatchesHF) {
+  const auto t =
+      testing::load_trajectory(fixture(std::string("golden/") + GetParam().model), GetParam().stem);
   ASSERT_EQ(t.steps.size(), 5u);
   // The five golden batches, in order, as a pre-tokenized dataset of full-width rows.
   TokenizedDataset data;
@@ -97,7 +107,7 @@ TEST(Trainer, GoldenTrajectoryThroughTrainerMatchesHF) {
       data.labels.ids.push_back(labels[r]);
     }
   }
-  auto model = tiny_model(/*dropout=*/false);
+  auto model = golden_model(GetParam().model, /*dropout=*/false);
   const auto out = make_temp_dir("trainer_golden");
   TrainingArguments args = quiet_args(out);
   args.max_steps = 5;
@@ -159,13 +169,19 @@ TEST(Trainer, GoldenTrajectoryThroughTrainerMatchesHF) {
     }
   }
   std::printf(
-      "golden tiny trajectory via Trainer: max |loss err| %.3g, max grad_norm rel err %.3g, "
+      "golden %s/%s via Trainer: max |loss err| %.3g, max grad_norm rel err %.3g, "
       "max |param err| after step 5 %.3g\n",
-      loss_err, norm_rel, param_err);
+      GetParam().model, GetParam().stem, loss_err, norm_rel, param_err);
   double mean = 0;
   for (const auto& s : seen) mean += s.loss;
   EXPECT_NEAR(result.training_loss, mean / 5, 1e-6);
 }
+
+INSTANTIATE_TEST_SUITE_P(TinyAndSmall, TrainerGolden,
+                         ::testing::Values(GoldenCase{"tiny", "trajectory"},
+                                           GoldenCase{"tiny", "trajectory_lr1e-3"},
+                                           GoldenCase{"small", "trajectory"},
+                                           GoldenCase{"small", "trajectory_lr1e-3"}));
 
 TEST(Trainer, CheckpointLayoutAndTrainerState) {
   const TokenizedDataset data = handmade_rows(12, 1);
