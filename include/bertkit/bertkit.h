@@ -7,3 +7,4 @@
 #include "bertkit/evaluate.h"
 #include "bertkit/model.h"
 #include "bertkit/tokenizer.h"
+#include "bertkit/trainer.h"
