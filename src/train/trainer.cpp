@@ -282,9 +282,11 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
     }
   };
 
+  // seek() moves a position past an epoch's last batch to the next epoch: start from there, so a
+  // finished epoch does not end twice.
   loader.seek(run.position);
-  for (auto epoch = static_cast<std::int64_t>(run.position.epoch); epoch < plan.num_train_epochs;
-       ++epoch) {
+  for (auto epoch = static_cast<std::int64_t>(loader.position().epoch);
+       epoch < plan.num_train_epochs; ++epoch) {
     control.should_epoch_stop = false;
     while (loader.position().epoch == static_cast<std::size_t>(epoch)) {
       const Batch batch = loader.next();
