@@ -26,7 +26,7 @@ struct TrainCliOptions {
   std::string text_column = "text";
   std::string text_pair_column;
   std::string label_column;
-  std::size_t max_length = 512;
+  std::size_t max_length = 0;  // 0: min(512, max_position_embeddings)
   std::string padding = "dynamic";
   std::size_t limit = 0;
   std::size_t eval_limit = 0;
@@ -99,8 +99,17 @@ void run_train(TrainCliOptions& o) {
   if (args.eval_strategy != IntervalStrategy::kNo || !o.eval_file.empty()) {
     eval_rows = take(load_dataset(spec, "validation"), o.eval_limit, named, seed);
   }
+  const BertConfig config = BertConfig::from_pretrained(dir);
+  const auto positions = static_cast<std::size_t>(config.max_position_embeddings);
+  const std::size_t max_length =
+      o.max_length > 0 ? o.max_length : std::min<std::size_t>(512, positions);
+  if (max_length > positions) {
+    throw InvalidArgument("--max-length " + std::to_string(max_length) +
+                          " exceeds the model's max_position_embeddings " +
+                          std::to_string(positions));
+  }
   TokenizeOptions tokenize;
-  tokenize.max_length = o.max_length;
+  tokenize.max_length = max_length;
   const TokenizedDataset train = TokenizedDataset::tokenize(train_rows, tokenizer, tokenize);
   std::optional<TokenizedDataset> eval;
   if (eval_rows) eval = TokenizedDataset::tokenize(*eval_rows, tokenizer, tokenize);
@@ -117,11 +126,6 @@ void run_train(TrainCliOptions& o) {
     }
     model = BertForSequenceClassification::from_state_dict(config, model.state_dict(),
                                                            {.verbose = false}, dir.string());
-  }
-  if (static_cast<std::size_t>(model.config().max_position_embeddings) < o.max_length &&
-      o.padding == "max_length") {
-    throw InvalidArgument("--max-length " + std::to_string(o.max_length) +
-                          " exceeds the model's max_position_embeddings");
   }
   model.set_freeze_bert(o.freeze_encoder);
 
@@ -153,7 +157,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--text-column", o->text_column, "text column (default text)");
   cmd->add_option("--text-pair-column", o->text_pair_column, "second text column, for pairs");
   cmd->add_option("--label-column", o->label_column, "label column (default: label)");
-  cmd->add_option("--max-length", o->max_length, "truncate to this many tokens (default 512)");
+  cmd->add_option("--max-length", o->max_length,
+                  "truncate to this many tokens (default: min(512, max_position_embeddings))");
   cmd->add_option("--padding", o->padding, "dynamic (default), max_length, longest_in_dataset");
   cmd->add_option("--limit", o->limit,
                   "train on N rows (a named dataset: N rows of a seeded shuffle; a file: first N)");
