@@ -129,6 +129,11 @@ TEST(JsonLines, ErrorsNameTheFileAndLine) {
       "bad.jsonl", "{\"text\": \"a\", \"label\": 0}\n\n{\"text\": \"b\", \"label\": 1\n");
   EXPECT_NE(error_of(bad).find("bad.jsonl:3: malformed JSON"), std::string::npos) << error_of(bad);
 
+  // nlohmann reports a number too large for a double as out_of_range, not parse_error (fuzz find).
+  const auto huge = write_file("huge.jsonl", "{\"input_ids\": [1e1022], \"label\": 0}\n");
+  EXPECT_NE(error_of(huge).find("huge.jsonl:1: malformed JSON"), std::string::npos)
+      << error_of(huge);
+
   const auto missing = write_file("missing.jsonl", "{\"text\": \"a\"}\n{\"body\": \"b\"}\n");
   EXPECT_NE(error_of(missing).find("missing.jsonl:2: missing column \"text\" (the row has: body)"),
             std::string::npos)

@@ -102,7 +102,7 @@ void add_row(const json& row, std::size_t line, const ReadOptions& options, RowB
 json parse(const std::string& text, std::size_t line, const RowBuilder& rows) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     rows.fail(line, std::string("malformed JSON: ") + e.what());
   }
 }
