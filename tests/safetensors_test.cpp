@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "bertkit/serialization.h"
+#include "support/files.h"
 #include "support/paths.h"
 
 namespace bertkit {
@@ -16,19 +17,8 @@ namespace {
 
 using ::bertkit::testing::fixture;
 
-std::vector<std::byte> read_bytes(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::byte> bytes(chars.size());
-  if (!chars.empty()) std::memcpy(bytes.data(), chars.data(), chars.size());
-  return bytes;
-}
-
-void write_bytes(const std::filesystem::path& file, std::span<const std::byte> bytes) {
-  std::ofstream out(file, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-}
+using ::bertkit::testing::read_bytes;
+using ::bertkit::testing::write_bytes;
 
 // A safetensors image: header length, the header text as given, then `data_size` bytes.
 std::vector<std::byte> image(const std::string& header, std::size_t data_size,

@@ -9,6 +9,7 @@
 
 #include "bertkit/serialization.h"
 #include "io/torch_zip.h"
+#include "support/files.h"
 #include "support/paths.h"
 
 namespace bertkit {
@@ -18,19 +19,8 @@ using namespace std::string_literals;
 
 using ::bertkit::testing::fixture;
 
-std::vector<std::byte> read_bytes(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::byte> bytes(chars.size());
-  if (!chars.empty()) std::memcpy(bytes.data(), chars.data(), chars.size());
-  return bytes;
-}
-
-void write_bytes(const std::filesystem::path& file, std::span<const std::byte> bytes) {
-  std::ofstream out(file, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-}
+using ::bertkit::testing::read_bytes;
+using ::bertkit::testing::write_bytes;
 
 void expect_bitwise_equal(const StateDict& a, const StateDict& b) {
   ASSERT_EQ(a.size(), b.size());
