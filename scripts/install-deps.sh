@@ -5,13 +5,12 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   clang libclang-rt-14-dev            # libFuzzer + sanitizer runtimes for the fuzz targets
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev
   libutf8proc-dev                     # Unicode data for the tokenizer (NFD, categories)
-  nlohmann-json3-dev libcli11-dev libfmt-dev
+  nlohmann-json3-dev libcli11-dev
   libopenblas-openmp-dev              # GEMM (OpenMP-threaded OpenBLAS)
   libcurl4-openssl-dev libarchive-dev zlib1g-dev
   libssl-dev                          # libcrypto: SHA-256 of downloaded datasets
-  python3                             # loopback HTTP server used by the hub tests
 )
 
 sudo=""
