@@ -167,12 +167,7 @@ void LRScheduler::save(const std::filesystem::path& file) const {
 }
 
 LRScheduler LRScheduler::load(const std::filesystem::path& file) {
-  const std::string text = io::read_text_file(file);
-  try {
-    return from_json(text);
-  } catch (const FormatError& e) {
-    throw FormatError(file.string() + ": " + e.what());
-  }
+  return io::parse_text_file(file, [](const std::string& text) { return from_json(text); });
 }
 
 }  // namespace bertkit

@@ -229,12 +229,7 @@ void TrainerState::save(const std::filesystem::path& file) const {
 }
 
 TrainerState TrainerState::load(const std::filesystem::path& file) {
-  const std::string text = io::read_text_file(file);
-  try {
-    return from_json(text);
-  } catch (const FormatError& e) {
-    throw FormatError(file.string() + ": " + e.what());
-  }
+  return io::parse_text_file(file, [](const std::string& text) { return from_json(text); });
 }
 
 void default_flow_on_step_end(const TrainingArguments& args, const TrainerState& state,
