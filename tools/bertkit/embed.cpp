@@ -71,13 +71,7 @@ void run_embed(const EmbedOptions& o) {
   const auto dir = model_folder(o.model);
   const BertConfig config = BertConfig::from_pretrained(dir);
   std::vector<std::string> texts;
-  ModelInput input;
-  if (!o.input_ids.empty()) {
-    input = read_input_ids(o.input_ids);
-  } else {
-    texts = read_texts(o.texts);
-    input = tokenize_for(dir, config, texts, o.max_length);
-  }
+  const ModelInput input = read_model_input(dir, config, o.input_ids, o.texts, o.max_length, texts);
   ForwardOptions fo{o.output_hidden_states, o.output_attentions};
   ModelOutput out;
   LoadOptions lo;

@@ -67,6 +67,17 @@ inline ModelInput read_input_ids(const std::filesystem::path& file) {
   return ModelInput::from_tensors(it->second, get("attention_mask"), get("token_type_ids"));
 }
 
+// What embed and predict run on: the --input-ids file when given, else the texts (arguments or
+// stdin lines), tokenized. `texts` receives the texts (empty for --input-ids), for printing.
+inline ModelInput read_model_input(const std::filesystem::path& dir, const BertConfig& config,
+                                   const std::string& input_ids_file,
+                                   const std::vector<std::string>& text_args,
+                                   std::size_t max_length, std::vector<std::string>& texts) {
+  if (!input_ids_file.empty()) return read_input_ids(input_ids_file);
+  texts = read_texts(text_args);
+  return tokenize_for(dir, config, texts, max_length);
+}
+
 inline bool has_classifier_architecture(const BertConfig& config) {
   return std::find(config.architectures.begin(), config.architectures.end(),
                    "BertForSequenceClassification") != config.architectures.end();

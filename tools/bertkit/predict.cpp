@@ -22,13 +22,7 @@ void run_predict(const PredictOptions& o) {
   const auto dir = model_folder(o.model);
   const BertConfig config = BertConfig::from_pretrained(dir);
   std::vector<std::string> texts;
-  ModelInput input;
-  if (!o.input_ids.empty()) {
-    input = read_input_ids(o.input_ids);
-  } else {
-    texts = read_texts(o.texts);
-    input = tokenize_for(dir, config, texts, o.max_length);
-  }
+  const ModelInput input = read_model_input(dir, config, o.input_ids, o.texts, o.max_length, texts);
   auto model = BertForSequenceClassification::from_pretrained(dir.string());
   const ModelOutput out = model.forward(input);
   const Tensor probs = BertForSequenceClassification::probabilities(out.logits);
