@@ -150,6 +150,22 @@ class BertForSequenceClassification {
   void set_training(bool training, std::uint64_t dropout_seed = 42);
   bool training() const { return training_; }
 
+  // --- a frozen encoder's features (Trainer's cache_features) ---
+  // pooler_output alone, [B, H]: embeddings, encoder and pooler, always eval mode (no dropout).
+  Tensor pooler_output(const ModelInput& input);
+  // The classifier head alone on `batch_size` rows of pooler outputs ([batch_size * H], row-major),
+  // eval mode: logits, and the loss when labels are given, as forward() returns them for the
+  // inputs those rows came from.
+  ModelOutput forward_pooled(std::span<const float> pooler_output, std::int64_t batch_size,
+                             std::span<const std::int64_t> labels = {});
+  // train_step_forward_backward for a frozen bert, from its pooler outputs: in training mode the
+  // classifier dropout mask is the one a full step with the same dropout seed draws (the
+  // encoder's dropout is what is skipped), then Linear, the loss and its gradient, ADDED into the
+  // classifier slices of gradients() only. Returns the mean loss.
+  float train_step_forward_backward_pooled(std::span<const float> pooler_output,
+                                           std::int64_t batch_size,
+                                           std::span<const std::int64_t> labels);
+
   ModelOutput forward(const ModelInput& input, const ForwardOptions& options = {});
   ModelOutput forward(const BatchEncoding& batch, const ForwardOptions& options = {});
   ModelOutput forward(const Tensor& input_ids, const Tensor& attention_mask = {},

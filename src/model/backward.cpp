@@ -33,27 +33,37 @@ ActivationGrads::ActivationGrads(const BertConfig& c, std::int64_t B_, std::int6
 
 float loss_forward_backward(const BertConfig& c, const Activations& a,
                             std::span<const std::int64_t> labels, ActivationGrads& d) {
+  return loss_forward_backward(c, a.logits, a.B, labels, d.logits);
+}
+
+float loss_forward_backward(const BertConfig& c, const float* logits, std::int64_t B,
+                            std::span<const std::int64_t> labels, float* dlogits) {
   const std::int64_t C = c.num_labels();
   if (C == 1) {
     // HF picks regression (MSELoss) for num_labels == 1; the targets are the labels as floats.
     std::vector<float> target(labels.begin(), labels.end());
-    ops::mse_backward(d.logits, a.logits, target.data(), a.B);
-    return ops::mse_forward(a.logits, target.data(), a.B);
+    ops::mse_backward(dlogits, logits, target.data(), B);
+    return ops::mse_forward(logits, target.data(), B);
   }
-  ops::cross_entropy_backward(d.logits, a.logits, labels.data(), a.B, C);
-  return ops::cross_entropy_forward(a.logits, labels.data(), a.B, C);
+  ops::cross_entropy_backward(dlogits, logits, labels.data(), B, C);
+  return ops::cross_entropy_forward(logits, labels.data(), B, C);
 }
 
 void classifier_backward(const BertConfig& c, const Weights& w, const Weights& g,
                          const Activations& a, ActivationGrads& d, bool need_dinp,
                          const DropoutMasks* drop) {
+  classifier_backward(c, w, g, a.pooled, d.logits, need_dinp ? d.pooled : nullptr, a.B, drop);
+}
+
+void classifier_backward(const BertConfig& c, const Weights& w, const Weights& g,
+                         const float* pooled, const float* dlogits, float* dpooled, std::int64_t B,
+                         const DropoutMasks* drop) {
   const bool dropped = drop && drop->classifier;
-  ops::matmul_backward(need_dinp ? d.pooled : nullptr, g.classifier_weight, g.classifier_bias,
-                       d.logits, dropped ? drop->pooled_dropped : a.pooled, w.classifier_weight,
-                       a.B, c.hidden_size, c.num_labels());
-  if (dropped && need_dinp)
-    ops::dropout_apply(d.pooled, d.pooled, drop->classifier, a.B * c.hidden_size,
-                       drop->classifier_p);
+  ops::matmul_backward(dpooled, g.classifier_weight, g.classifier_bias, dlogits,
+                       dropped ? drop->pooled_dropped : pooled, w.classifier_weight, B,
+                       c.hidden_size, c.num_labels());
+  if (dropped && dpooled)
+    ops::dropout_apply(dpooled, dpooled, drop->classifier, B * c.hidden_size, drop->classifier_p);
 }
 
 void pooler_backward(const BertConfig& c, const Weights& w, const Weights& g, Activations& a,

@@ -43,10 +43,18 @@ struct BackwardOptions {
 // gradient into d.logits.
 float loss_forward_backward(const BertConfig& c, const Activations& a,
                             std::span<const std::int64_t> labels, ActivationGrads& d);
+// The same on B rows of logits held anywhere: dlogits [B,num_labels] out.
+float loss_forward_backward(const BertConfig& c, const float* logits, std::int64_t B,
+                            std::span<const std::int64_t> labels, float* dlogits);
 
 // `drop`: the masks the forward used (train mode), or null (eval mode).
 void classifier_backward(const BertConfig& c, const Weights& w, const Weights& g,
                          const Activations& a, ActivationGrads& d, bool need_dinp,
+                         const DropoutMasks* drop = nullptr);
+// The same on B pooled rows held anywhere (the Trainer's cached features); dpooled may be null
+// (a frozen encoder needs no gradient below the classifier).
+void classifier_backward(const BertConfig& c, const Weights& w, const Weights& g,
+                         const float* pooled, const float* dlogits, float* dpooled, std::int64_t B,
                          const DropoutMasks* drop = nullptr);
 // From d.pooled: pooler gradients, and d.hidden = gradient of hidden[L] (only [CLS] rows != 0).
 void pooler_backward(const BertConfig& c, const Weights& w, const Weights& g, Activations& a,

@@ -324,9 +324,7 @@ float Bert::forward_backward(const ModelInput& in, std::span<const std::int64_t>
   if (!grads) throw InvalidArgument("forward_backward: no gradient arena");
   check_labels(labels, in.batch_size);
   const DropoutMasks* drop = nullptr;
-  const bool any_p = config_.hidden_dropout_prob > 0 || config_.attention_probs_dropout_prob > 0 ||
-                     config_.classifier_dropout.value_or(0.0) > 0;
-  if (dropout_enabled_ && any_p) {
+  if (dropout_enabled_ && any_dropout()) {
     check_input(in);  // before sizing the masks by the input's shape
     if (!drop_ || drop_->B != in.batch_size || drop_->S != in.seq_length) {
       drop_.reset();
@@ -342,6 +340,68 @@ float Bert::forward_backward(const ModelInput& in, std::span<const std::int64_t>
   }
   const Weights g = bind_weights(grads, config_, layout_);
   return bert_backward(config_, weights_, g, a, *dacts_, labels, options, drop);
+}
+
+bool Bert::any_dropout() const {
+  return config_.hidden_dropout_prob > 0 || config_.attention_probs_dropout_prob > 0 ||
+         config_.classifier_dropout.value_or(0.0) > 0;
+}
+
+void Bert::check_pooled(std::span<const float> pooled, std::int64_t B, const char* what) const {
+  if (!has_classifier()) {
+    throw InvalidArgument(std::string(what) + ": BertModel has no classifier to run");
+  }
+  if (B <= 0 || pooled.size() != static_cast<std::size_t>(B * config_.hidden_size)) {
+    throw InvalidArgument(std::string(what) + ": " + std::to_string(pooled.size()) +
+                          " pooled values for a batch of " + std::to_string(B) +
+                          " rows of hidden_size " + std::to_string(config_.hidden_size));
+  }
+}
+
+Tensor Bert::pooled_output(const ModelInput& in) {
+  const Activations& a = run(in, false);
+  return copy_tensor({a.B, config_.hidden_size}, a.pooled);
+}
+
+ModelOutput Bert::forward_pooled(std::span<const float> pooled, std::int64_t B,
+                                 std::span<const std::int64_t> labels) {
+  check_pooled(pooled, B, "forward_pooled");
+  if (!labels.empty()) check_labels(labels, B);
+  const std::int64_t C = config_.num_labels();
+  ModelOutput out;
+  out.logits = Tensor(DType::kF32, {B, C});
+  float* logits = out.logits.mutable_span<float>().data();
+  classifier_forward(config_, weights_, pooled.data(), logits, B);
+  // As forward() computes it, so that evaluation on cached features reports the same loss.
+  if (!labels.empty()) out.loss = ops::cross_entropy_forward(logits, labels.data(), B, C);
+  return out;
+}
+
+float Bert::forward_backward_pooled(std::span<const float> pooled, std::int64_t B,
+                                    std::span<const std::int64_t> labels, float* grads) {
+  if (!grads) throw InvalidArgument("forward_backward_pooled: no gradient arena");
+  check_pooled(pooled, B, "forward_backward_pooled");
+  check_labels(labels, B);
+  const DropoutMasks* drop = nullptr;
+  // The step counter moves exactly as in forward_backward, so the two draw the same masks.
+  if (dropout_enabled_ && any_dropout()) {
+    if (!head_drop_ || head_drop_->B != B) {
+      head_drop_.reset();
+      head_drop_ = std::make_unique<DropoutMasks>(config_, B, 1, /*classifier_only=*/true);
+    }
+    head_drop_->sample(dropout_seed_, dropout_step_++, config_.hidden_size,
+                       config_.num_attention_heads);
+    drop = head_drop_.get();
+  }
+  const auto n = static_cast<std::size_t>(B * config_.num_labels());
+  head_logits_.resize(n);
+  head_dlogits_.resize(n);
+  classifier_forward(config_, weights_, pooled.data(), head_logits_.data(), B, drop);
+  const float loss =
+      loss_forward_backward(config_, head_logits_.data(), B, labels, head_dlogits_.data());
+  const Weights g = bind_weights(grads, config_, layout_);
+  classifier_backward(config_, weights_, g, pooled.data(), head_dlogits_.data(), nullptr, B, drop);
+  return loss;
 }
 
 void Bert::set_dropout(bool enabled, std::uint64_t seed) {

@@ -48,11 +48,22 @@ class Bert {
                    const DropoutMasks* drop = nullptr);
   ModelOutput forward(const ModelInput& input, const ForwardOptions& options);
 
-  // Training: forward keeping every layer (with dropout when set_dropout enabled it), the loss against
-  // `labels` (input.labels is ignored) and the backward pass, ADDING every parameter gradient
-  // into `grads` (layout().total floats, the parameter layout). Returns the mean loss.
+  // Training: forward keeping every layer (with dropout when set_dropout enabled it), the loss
+  // against `labels` (input.labels is ignored) and the backward pass, ADDING every parameter
+  // gradient into `grads` (layout().total floats, the parameter layout). Returns the mean loss.
   float forward_backward(const ModelInput& input, std::span<const std::int64_t> labels,
                          float* grads, const BackwardOptions& options = {});
+  // The frozen-encoder shortcut (Trainer's cache_features). pooled_output: embeddings, encoder
+  // and pooler in eval mode, [B, H]. The *_pooled calls run the classifier head
+  // alone on B pooled rows: forward_pooled gives logits and (with labels) the loss as forward()
+  // would; forward_backward_pooled is forward_backward's head part -- the same classifier dropout
+  // mask a full training step at this seed and step draws, the loss, and gradients into the
+  // classifier slices of `grads` only.
+  Tensor pooled_output(const ModelInput& input);
+  ModelOutput forward_pooled(std::span<const float> pooled, std::int64_t batch_size,
+                             std::span<const std::int64_t> labels);
+  float forward_backward_pooled(std::span<const float> pooled, std::int64_t batch_size,
+                                std::span<const std::int64_t> labels, float* grads);
   // Train-mode dropout in forward_backward (HF's model.train()): masks from a generator seeded
   // with `seed`, a fresh draw each call (step 0, 1, ...; set_dropout restarts at step 0).
   // Inference (forward) stays in eval mode.
@@ -68,15 +79,19 @@ class Bert {
  private:
   void check_input(const ModelInput& input) const;
   void check_labels(std::span<const std::int64_t> labels, std::int64_t batch) const;
+  void check_pooled(std::span<const float> pooled, std::int64_t batch, const char* what) const;
+  bool any_dropout() const;
 
   BertConfig config_;
   ParameterLayout layout_;
   FloatArena params_;
   Weights weights_;
   std::unique_ptr<Activations> acts_;
-  std::unique_ptr<ActivationGrads> dacts_;  // training only
-  FloatArena grads_;                        // training only
-  std::unique_ptr<DropoutMasks> drop_;      // training with dropout only
+  std::unique_ptr<ActivationGrads> dacts_;   // training only
+  FloatArena grads_;                         // training only
+  std::unique_ptr<DropoutMasks> drop_;       // training with dropout only
+  std::unique_ptr<DropoutMasks> head_drop_;  // forward_backward_pooled with dropout only
+  std::vector<float> head_logits_, head_dlogits_;
   bool dropout_enabled_ = false;
   std::uint64_t dropout_seed_ = 42, dropout_step_ = 0;
 };

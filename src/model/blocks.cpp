@@ -69,14 +69,19 @@ void pooler_forward(const BertConfig& c, const Weights& w, Activations& a) {
 
 void classifier_forward(const BertConfig& c, const Weights& w, Activations& a,
                         const DropoutMasks* drop) {
-  const float* x = a.pooled;
+  // a.pooled stays tanh's output for the pooler backward: dropout writes drop->pooled_dropped.
+  classifier_forward(c, w, a.pooled, a.logits, a.B, drop);
+}
+
+void classifier_forward(const BertConfig& c, const Weights& w, const float* pooled, float* logits,
+                        std::int64_t B, const DropoutMasks* drop) {
+  const float* x = pooled;
   if (drop && drop->classifier) {
-    // a.pooled stays tanh's output for the pooler backward.
-    ops::dropout_apply(drop->pooled_dropped, a.pooled, drop->classifier, a.B * c.hidden_size,
+    ops::dropout_apply(drop->pooled_dropped, pooled, drop->classifier, B * c.hidden_size,
                        drop->classifier_p);
     x = drop->pooled_dropped;
   }
-  ops::matmul_forward(a.logits, x, w.classifier_weight, w.classifier_bias, a.B, c.hidden_size,
+  ops::matmul_forward(logits, x, w.classifier_weight, w.classifier_bias, B, c.hidden_size,
                       c.num_labels());
 }
 

@@ -23,6 +23,10 @@ void pooler_forward(const BertConfig& c, const Weights& w, Activations& a);
 // classifier Linear on the pooled output -> acts.logits (dropout is identity in eval).
 void classifier_forward(const BertConfig& c, const Weights& w, Activations& a,
                         const DropoutMasks* drop = nullptr);
+// The same head on B pooled rows held anywhere (the Trainer's cached features): pooled [B,H] ->
+// logits [B,num_labels].
+void classifier_forward(const BertConfig& c, const Weights& w, const float* pooled, float* logits,
+                        std::int64_t B, const DropoutMasks* drop = nullptr);
 
 // Everything: embeddings, every layer, pooler, and the classifier when w has one.
 void bert_forward(const BertConfig& c, const Weights& w, Activations& a,

@@ -28,7 +28,11 @@ struct DropoutMasks {
   float* pooled_dropped = nullptr;     // [B,H]
   std::vector<float> zeros;            // a zero bias for the dropout-then-residual path
 
-  DropoutMasks(const BertConfig& config, std::int64_t B, std::int64_t S);
+  // classifier_only: the classifier's mask alone (a head trained on cached pooled features);
+  // sample() still numbers the streams as for the whole model, so that mask is the one a full
+  // training step with the same seed and step draws.
+  DropoutMasks(const BertConfig& config, std::int64_t B, std::int64_t S,
+               bool classifier_only = false);
   // Fresh masks for training step `step` of the generator seeded with `seed`.
   void sample(std::uint64_t seed, std::uint64_t step, std::int64_t H, std::int64_t NH);
 

@@ -240,6 +240,22 @@ float BertForSequenceClassification::train_step_forward_backward(
   return net_->forward_backward(input, labels, net_->grads(), {.freeze_bert = freeze_bert_});
 }
 
+Tensor BertForSequenceClassification::pooler_output(const ModelInput& input) {
+  return net_->pooled_output(input);
+}
+
+ModelOutput BertForSequenceClassification::forward_pooled(std::span<const float> pooler_output,
+                                                          std::int64_t batch_size,
+                                                          std::span<const std::int64_t> labels) {
+  return net_->forward_pooled(pooler_output, batch_size, labels);
+}
+
+float BertForSequenceClassification::train_step_forward_backward_pooled(
+    std::span<const float> pooler_output, std::int64_t batch_size,
+    std::span<const std::int64_t> labels) {
+  return net_->forward_backward_pooled(pooler_output, batch_size, labels, net_->grads());
+}
+
 void BertForSequenceClassification::zero_grad() { net_->zero_grad(); }
 
 std::span<float> BertForSequenceClassification::parameters() {
