@@ -11,6 +11,8 @@
 // reseeded for every batch from (seed, batch number), so a resumed run draws the same masks as
 // an uninterrupted one; with gradient_accumulation_steps > 1 the summed gradients are scaled by
 // 1 / gradient_accumulation_steps once before clipping (HF scales each backward).
+//
+// TrainerOptions::cache_features is a bertkit shortcut with no HF counterpart (see there).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bertkit/dataset.h"
 #include "bertkit/optimization.h"
@@ -61,6 +64,16 @@ struct TrainerOptions {
   // Called after every optimizer step, and after each checkpoint is written.
   std::function<void(const TrainerStep&)> on_step;
   std::function<void(const std::filesystem::path&)> on_save;
+  // Needs a frozen encoder (model.set_freeze_bert(true); InvalidArgument otherwise). train() first
+  // runs the encoder once over every train row, in eval mode and batches of
+  // per_device_eval_batch_size, and keeps the pooler outputs; each step then runs only the
+  // classifier head on them (its dropout, Linear, loss, backward), with the same optimizer,
+  // schedule, logging and checkpoints. Much faster, but NOT HF-exact: HF's frozen encoder still
+  // runs in train mode every step, and the encoder's dropout is what this skips (with zero
+  // hidden and attention dropout the two agree up to float rounding). evaluate() then also runs
+  // on the eval rows' pooler outputs, computed once per Trainer (exact: eval mode has no
+  // dropout). Resuming recomputes the cache from the checkpoint's weights.
+  bool cache_features = false;
 };
 
 class Trainer {
@@ -95,6 +108,7 @@ class Trainer {
   struct Run;
   LogEntry log(LogEntry logs);  // Trainer.log: history, stdout, JSON Lines, TensorBoard
   void save_checkpoint(Run& run);
+  void check_cache_features() const;
 
   BertForSequenceClassification& model_;
   TrainingArguments args_;
@@ -103,6 +117,7 @@ class Trainer {
   TrainerOptions options_;
   TrainerState state_;
   std::unique_ptr<Run> run_;
+  std::vector<float> eval_features_;  // cache_features: the eval rows' pooler outputs, [rows, H]
 };
 
 }  // namespace bertkit

@@ -10,6 +10,7 @@
 #include "bertkit/error.h"
 #include "bertkit/model.h"
 #include "core/progress_bar.h"
+#include "train/evaluate_loop.h"
 
 namespace bertkit {
 
@@ -105,6 +106,14 @@ ClassificationMetrics classification_metrics(std::span<const std::int64_t> predi
 
 EvaluateResult evaluate_model(BertForSequenceClassification& model, const TokenizedDataset& data,
                               const EvaluateOptions& options) {
+  return evaluate_model_with(model, data, options, [&model](Batch& batch, bool with_labels) {
+    return model.forward(to_model_input(batch, with_labels));
+  });
+}
+
+EvaluateResult evaluate_model_with(BertForSequenceClassification& model,
+                                   const TokenizedDataset& data, const EvaluateOptions& options,
+                                   const EvalForward& forward) {
   if (data.size() == 0) throw InvalidArgument("evaluate: the dataset has no rows");
   if (options.per_device_eval_batch_size == 0) {
     throw InvalidArgument("evaluate: per_device_eval_batch_size must be at least 1");
@@ -145,7 +154,7 @@ EvaluateResult evaluate_model(BertForSequenceClassification& model, const Tokeni
     Batch batch = loader.next();
     const std::size_t rows = batch.B;
     std::vector<float> targets = batch.label_values;
-    const ModelOutput out = model.forward(to_model_input(batch, classification));
+    const ModelOutput out = forward(batch, classification);
     const auto logits = out.logits.span<float>();
     result.logits.insert(result.logits.end(), logits.begin(), logits.end());
     if (classification) {

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <numeric>
+#include <span>
 #include <vector>
 
 #include "bertkit/error.h"
@@ -13,6 +15,7 @@
 #include "bertkit/model.h"
 #include "bertkit/tokenizer.h"
 #include "core/progress_bar.h"
+#include "train/evaluate_loop.h"
 
 namespace bertkit {
 
@@ -51,6 +54,50 @@ ModelInput model_input(const Batch& batch) {
   in.token_type_ids = batch.token_type_ids;
   in.labels = batch.labels;
   return in;
+}
+
+// The pooler output of every row of `data`, in dataset order, [rows * H]: the frozen encoder run
+// once in eval mode. Batches take rows of similar length, which saves padding; a row's pooled
+// output does not depend on its batch beyond float rounding.
+std::vector<float> pooled_features(BertForSequenceClassification& model,
+                                   const TokenizedDataset& data, std::size_t batch_size,
+                                   const PadOptions& padding, bool progress) {
+  const std::size_t n = data.size();
+  const auto H = static_cast<std::size_t>(model.config().hidden_size);
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&data](std::size_t a, std::size_t b) {
+    return data.length(a) < data.length(b);
+  });
+  ProgressBarOptions bar_options;
+  bar_options.description = "caching features";
+  bar_options.total = static_cast<std::int64_t>((n + batch_size - 1) / batch_size);
+  bar_options.enabled = progress;
+  ProgressBar bar(bar_options);
+  std::vector<float> features(n * H);
+  for (std::size_t start = 0; start < n; start += batch_size) {
+    const std::span<const std::size_t> rows(order.data() + start, std::min(batch_size, n - start));
+    ModelInput input = model_input(make_batch(data, rows, padding));
+    input.labels.clear();  // features only: eval rows may be unlabeled
+    const Tensor pooled = model.pooler_output(input);
+    const float* p = pooled.span<float>().data();
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      std::copy_n(p + r * H, H, features.data() + rows[r] * H);
+    }
+    bar.update(1);
+  }
+  bar.close();
+  return features;
+}
+
+// The cached rows of one batch, in batch order.
+std::vector<float> gather_rows(const std::vector<float>& features,
+                               std::span<const std::size_t> rows, std::size_t H) {
+  std::vector<float> out(rows.size() * H);
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    std::copy_n(features.data() + rows[r] * H, H, out.data() + r * H);
+  }
+  return out;
 }
 
 }  // namespace
@@ -94,8 +141,17 @@ LogEntry Trainer::log(LogEntry logs) {
   return shown;
 }
 
+void Trainer::check_cache_features() const {
+  if (options_.cache_features && !model_.freeze_bert()) {
+    throw InvalidArgument(
+        "Trainer: cache_features needs a frozen encoder (model.set_freeze_bert(true), "
+        "--freeze-encoder): cached pooler outputs hold only while the encoder does not train");
+  }
+}
+
 LogEntry Trainer::evaluate() {
   if (eval_dataset_ == nullptr) throw InvalidArgument("Trainer.evaluate: no eval_dataset given");
+  check_cache_features();
   const bool was_training = model_.training();
   model_.set_training(false);
   EvaluateOptions options;
@@ -103,7 +159,23 @@ LogEntry Trainer::evaluate() {
   options.padding = options_.padding;
   options.progress = options_.progress && !args_.disable_tqdm;
   options.epoch = state_.epoch;
-  LogEntry metrics = evaluate_model(model_, *eval_dataset_, options).metrics;
+  LogEntry metrics;
+  if (options_.cache_features) {
+    const auto H = static_cast<std::size_t>(model_.config().hidden_size);
+    if (eval_features_.empty()) {
+      eval_features_ = pooled_features(model_, *eval_dataset_, options.per_device_eval_batch_size,
+                                       options.padding, options.progress);
+    }
+    metrics =
+        evaluate_model_with(model_, *eval_dataset_, options, [&](Batch& batch, bool with_labels) {
+          const auto B = static_cast<std::int64_t>(batch.B);
+          return model_.forward_pooled(gather_rows(eval_features_, batch.indices, H), B,
+                                       with_labels ? std::span<const std::int64_t>(batch.labels)
+                                                   : std::span<const std::int64_t>());
+        }).metrics;
+  } else {
+    metrics = evaluate_model(model_, *eval_dataset_, options).metrics;
+  }
   // evaluate_model appends the epoch; Trainer.log adds it again, so keep one.
   std::erase_if(metrics, [](const auto& kv) { return kv.first == "epoch"; });
   const LogEntry shown = log(std::move(metrics));
@@ -141,6 +213,7 @@ void Trainer::save_checkpoint(Run& run) {
 
 TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   if (!resume_from_checkpoint) resume_from_checkpoint = args_.resume_from_checkpoint;
+  check_cache_features();
   if (args_.eval_strategy != IntervalStrategy::kNo && eval_dataset_ == nullptr) {
     throw InvalidArgument(
         "Trainer: eval_strategy=" + std::string(interval_strategy_name(args_.eval_strategy)) +
@@ -199,6 +272,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
                         " holds a model of another size");
     }
     std::copy(saved_params.begin(), saved_params.end(), params.begin());
+    eval_features_.clear();  // the checkpoint's encoder may not be the one they came from
     if (fs::exists(checkpoint / "optimizer.safetensors")) {
       run.optimizer->load(checkpoint / "optimizer.safetensors");
     }
@@ -243,6 +317,14 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   }
 
   const std::int64_t non_embedding = non_embedding_parameters(model_.parameter_slices());
+  const auto start = std::chrono::steady_clock::now();
+  const auto H = static_cast<std::size_t>(model_.config().hidden_size);
+  std::vector<float> train_features;  // cache_features: every train row's pooler output
+  if (options_.cache_features) {
+    train_features = pooled_features(model_, train_dataset_,
+                                     static_cast<std::size_t>(args_.per_device_eval_batch_size),
+                                     options_.padding, options_.progress && !args_.disable_tqdm);
+  }
   ProgressBarOptions bar_options;
   bar_options.description = "Training";
   bar_options.total = plan.max_steps;
@@ -251,7 +333,6 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
   ProgressBar bar(bar_options);
   bar.set(state_.global_step);
 
-  const auto start = std::chrono::steady_clock::now();
   model_.zero_grad();
   float tr_loss = 0.0f;            // HF's tr_loss tensor: float32 sum since the last log
   double total_loss_scalar = 0.0;  // HF's _total_loss_scalar
@@ -294,8 +375,12 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
       const auto b = static_cast<std::int64_t>(batch.position.batch);
       model_.set_training(true,
                           dropout_seed(args_.seed, batch.position.epoch, batch.position.batch));
-      const ModelInput input = model_input(batch);
-      const float loss = model_.train_step_forward_backward(input, batch.labels);
+      // The one thing cache_features changes: the head runs on the cached pooler outputs.
+      const float loss = options_.cache_features
+                             ? model_.train_step_forward_backward_pooled(
+                                   gather_rows(train_features, batch.indices, H),
+                                   static_cast<std::int64_t>(batch.B), batch.labels)
+                             : model_.train_step_forward_backward(model_input(batch), batch.labels);
       if (!std::isfinite(loss)) {
         model_.set_training(false);
         throw NonFiniteError("training loss is " + std::to_string(loss) + " at epoch " +
