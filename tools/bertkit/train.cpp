@@ -31,6 +31,7 @@ struct TrainCliOptions {
   std::size_t limit = 0;
   std::size_t eval_limit = 0;
   bool freeze_encoder = false;
+  bool cache_features = false;
   bool no_shuffle = false;
   double hidden_dropout_prob = -1;
   double attention_probs_dropout_prob = -1;
@@ -77,6 +78,11 @@ DatasetSpec dataset_spec(const TrainCliOptions& o) {
 }
 
 void run_train(TrainCliOptions& o) {
+  if (o.cache_features && !o.freeze_encoder) {
+    throw InvalidArgument(
+        "train: --cache-features needs --freeze-encoder (the cached features are the frozen "
+        "encoder's outputs)");
+  }
   if (o.threads > 0) set_num_threads(o.threads);
   TrainingArguments& args = o.args;
   args.eval_strategy = parse_interval_strategy(o.eval_strategy);
@@ -134,6 +140,7 @@ void run_train(TrainCliOptions& o) {
   options.shuffle = !o.no_shuffle;
   options.progress = !args.disable_tqdm;
   options.tokenizer = &tokenizer;
+  options.cache_features = o.cache_features;
   Trainer trainer(model, args, train, eval ? &*eval : nullptr, options);
   const TrainOutput out = trainer.train();
   std::fprintf(stderr, "saved the model to %s (%lld steps, train_loss %.4f)\n",
@@ -164,6 +171,10 @@ void add_train_command(CLI::App& app) {
                   "train on N rows (a named dataset: N rows of a seeded shuffle; a file: first N)");
   cmd->add_option("--eval-limit", o->eval_limit, "evaluate on N rows, likewise");
   cmd->add_flag("--freeze-encoder", o->freeze_encoder, "train the classifier only");
+  cmd->add_flag("--cache-features", o->cache_features,
+                "with --freeze-encoder: run the encoder once per row (eval mode) and train the "
+                "classifier on the cached pooled features; much faster, NOT HF-exact (the "
+                "encoder's dropout is skipped)");
   cmd->add_flag("--no-shuffle", o->no_shuffle, "visit the training rows in order");
   cmd->add_option("--hidden-dropout-prob", o->hidden_dropout_prob, "override config.json");
   cmd->add_option("--attention-probs-dropout-prob", o->attention_probs_dropout_prob,
