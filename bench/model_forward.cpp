@@ -15,10 +15,6 @@
 //
 //   bench_model_forward [--bert-mini] [--threads N] [--repeats R] [--shapes 1x128,8x128,4x512]
 //                       [--model DIR] [--skip-peers] [--json results.json]
-#include <cblas.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -34,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "bertkit/config.h"
 #include "bertkit/error.h"
 #include "bertkit/model.h"
@@ -45,10 +42,7 @@ using json = nlohmann::json;
 
 namespace {
 
-struct Shape {
-  std::int64_t batch = 0;
-  std::int64_t seq = 0;
-};
+using namespace bertkit::bench;
 
 struct Timing {
   double median_ms = 0;
@@ -73,94 +67,6 @@ struct Options {
   std::uint64_t seed = 42;
   std::string json_out;
 };
-
-std::vector<Shape> parse_shapes(const std::string& text) {
-  std::vector<Shape> shapes;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    std::string item = text.substr(start, end - start);
-    std::size_t x = item.find_first_of("xX");
-    Shape s;
-    try {
-      if (x == std::string::npos) throw std::invalid_argument("no x");
-      std::size_t used_b = 0, used_s = 0;
-      s.batch = std::stoll(item.substr(0, x), &used_b);
-      s.seq = std::stoll(item.substr(x + 1), &used_s);
-      if (used_b != x || used_s != item.size() - x - 1) throw std::invalid_argument("junk");
-    } catch (const std::logic_error&) {
-      throw bertkit::InvalidArgument("--shapes: '" + item + "' is not BATCHxSEQ (e.g. 8x128)");
-    }
-    if (s.batch <= 0 || s.seq <= 0)
-      throw bertkit::InvalidArgument("--shapes: '" + item + "' must have positive sizes");
-    shapes.push_back(s);
-    start = end + 1;
-  }
-  return shapes;
-}
-
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto sec = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) * 1e-6; };
-  return sec(usage.ru_utime) + sec(usage.ru_stime);
-}
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// Matmul FLOPs of BertModel's forward: Q,K,V,O (4 H^2) and the FFN (2 H I) per token and layer,
-// scores and context (2 S H each) per token and layer, and the pooler on the [CLS] rows.
-double forward_flops(const bertkit::BertConfig& c, Shape s) {
-  double tokens = double(s.batch * s.seq), H = double(c.hidden_size);
-  double I = double(c.intermediate_size), S = double(s.seq);
-  double per_token_layer = 2.0 * (4.0 * H * H + 2.0 * H * I) + 2.0 * (2.0 * S * H);
-  return tokens * per_token_layer * double(c.num_hidden_layers) + 2.0 * double(s.batch) * H * H;
-}
-
-// GFLOP/s of the best of 3 square cblas_sgemm runs (after one warm-up), on the threads that
-// bertkit::set_num_threads gave OpenBLAS.
-double gemm_peak_gflops(std::int64_t n) {
-  std::vector<float> a(n * n), b(n * n), c(n * n);
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  for (auto& v : a) v = dist(rng);
-  for (auto& v : b) v = dist(rng);
-  const int ni = static_cast<int>(n);
-  double best = 1e30;
-  for (int run = 0; run < 4; ++run) {
-    double t0 = now_seconds();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.f, a.data(), ni, b.data(),
-                ni, 0.f, c.data(), ni);
-    if (run > 0) best = std::min(best, now_seconds() - t0);
-  }
-  return 2.0 * double(n) * double(n) * double(n) / best / 1e9;
-}
-
-// Timing inputs: fixed-seed ordinary-token ids, a [CLS] first, full attention, segment 0.
-bertkit::ModelInput random_input(const bertkit::BertConfig& c, Shape s, std::uint64_t seed) {
-  bertkit::ModelInput in;
-  in.batch_size = s.batch;
-  in.seq_length = s.seq;
-  std::mt19937_64 rng(seed);
-  std::int64_t lo = c.vocab_size > 1000 ? 1000 : 1;
-  std::uniform_int_distribution<std::int64_t> id(lo, c.vocab_size - 1);
-  in.input_ids.resize(static_cast<std::size_t>(s.batch * s.seq));
-  for (std::size_t i = 0; i < in.input_ids.size(); ++i)
-    in.input_ids[i] = static_cast<std::int32_t>(
-        i % s.seq == 0 ? std::min<std::int64_t>(101, c.vocab_size - 1) : id(rng));
-  in.attention_mask.assign(in.input_ids.size(), 1);
-  in.token_type_ids.assign(in.input_ids.size(), 0);
-  return in;
-}
 
 Timing time_bertkit(bertkit::BertModel& model, Shape s, int warmup, int repeats) {
   bertkit::ModelInput in = random_input(model.config(), s, 1000 * s.batch + s.seq);
@@ -211,56 +117,6 @@ void write_check_file(bertkit::BertModel& model, const fs::path& file) {
   bertkit::save_safetensors(file, tensors);
 }
 
-// The 1-minute load average: other work on the machine shows up here and in "cores busy".
-double load_average() {
-  std::ifstream in("/proc/loadavg");
-  double load = -1;
-  in >> load;
-  return load;
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// Runs `command` (stderr passes through), returns its stdout, or nullopt when it failed.
-std::optional<std::string> run_capture(const std::string& command) {
-  std::FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return std::nullopt;
-  std::string out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-  int status = pclose(pipe);
-  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
-  return out;
-}
-
-bool succeeds(const std::string& command) {
-  return run_capture(command + " >/dev/null 2>&1").has_value();
-}
-
-// The last line of a peer's stdout is its JSON result.
-std::optional<json> run_peer(const std::string& name, const std::string& command) {
-  std::cerr << "[" << name << "] " << command << "\n";
-  std::optional<std::string> out = run_capture(command);
-  if (!out) {
-    std::cerr << "[" << name << "] failed (see its message above); its column stays empty\n";
-    return std::nullopt;
-  }
-  std::size_t end = out->find_last_not_of("\n");
-  std::size_t begin = end == std::string::npos ? 0 : out->rfind('\n', end);
-  begin = begin == std::string::npos ? 0 : begin + 1;
-  try {
-    return json::parse(out->substr(begin, end == std::string::npos ? 0 : end - begin + 1));
-  } catch (const json::exception& e) {
-    std::cerr << "[" << name << "] printed no JSON result: " << e.what() << "\n";
-    return std::nullopt;
-  }
-}
-
 std::optional<Timing> peer_timing(const std::optional<json>& peer, Shape s) {
   if (!peer || !peer->contains("results")) return std::nullopt;
   for (const json& r : (*peer)["results"]) {
@@ -274,12 +130,6 @@ std::optional<Timing> peer_timing(const std::optional<json>& peer, Shape s) {
     }
   }
   return std::nullopt;
-}
-
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
 }
 
 std::string describe_check(const std::optional<json>& peer) {
@@ -301,18 +151,6 @@ struct Subject {
   fs::path weights_dir;  // config.json + model.safetensors, read by the PyTorch peer
   fs::path work_dir;     // model.onnx and check.safetensors
 };
-
-bertkit::BertConfig random_model_config(bool bert_mini) {
-  bertkit::BertConfig config = bertkit::BertConfig::bert_base();
-  if (bert_mini) {  // google/bert_uncased_L-4_H-256_A-4's shape
-    config.num_hidden_layers = 4;
-    config.hidden_size = 256;
-    config.num_attention_heads = 4;
-    config.intermediate_size = 1024;
-  }
-  config.architectures = {"BertModel"};
-  return config;
-}
 
 Subject prepare_subject(const Options& opt) {
   Subject s;
@@ -344,7 +182,8 @@ Subject prepare_subject(const Options& opt) {
   } else {
     std::cerr << "initialising " << s.name << " and saving it to " << s.weights_dir.string()
               << "\n";
-    s.model.emplace(bertkit::BertModel::init(random_model_config(opt.bert_mini), opt.seed));
+    s.model.emplace(
+        bertkit::BertModel::init(random_model_config(opt.bert_mini, "BertModel"), opt.seed));
     s.model->save_pretrained(s.weights_dir);
   }
   return s;
@@ -485,7 +324,7 @@ json report(const Options& opt, const bertkit::BertConfig& config, const Measure
 
 int run(const Options& opt) {
   Measurement m;
-  m.shapes = parse_shapes(opt.shapes);
+  m.shapes = parse_shapes(opt.shapes, "--shapes");
   bertkit::set_num_threads(opt.threads);
   m.threads = bertkit::num_threads();
 

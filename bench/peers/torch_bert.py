@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch peer of bench/model_forward.cpp: the same BERT forward pass, timed the same way.
 
-Builds Hugging Face's BertModel (eager attention, eval mode) out of plain torch.nn modules --
+Builds Hugging Face's BertModel (eager attention, eval mode; the dropout modules are there for
+torch_bert_train.py, which reuses these classes in train mode) out of plain torch.nn modules --
 transformers is not needed -- loads a model folder's config.json + model.safetensors, times
 forward() at the requested shapes and prints one JSON object on stdout. Diagnostics go to stderr.
 
@@ -81,6 +82,7 @@ class BertEmbeddings(nn.Module):
         self.position_embeddings = nn.Embedding(c["max_position_embeddings"], c["hidden_size"])
         self.token_type_embeddings = nn.Embedding(c["type_vocab_size"], c["hidden_size"])
         self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
+        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
         # A buffer sliced to the sequence length (as HF does) keeps the ONNX export's sequence
         # axis dynamic.
         self.register_buffer(
@@ -92,7 +94,7 @@ class BertEmbeddings(nn.Module):
         # HF's summation order: (word + token_type) + position.
         x = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
         x = x + self.position_embeddings(self.position_ids[:, :seq])
-        return self.LayerNorm(x)
+        return self.dropout(self.LayerNorm(x))
 
 
 class BertSelfAttention(nn.Module):
@@ -103,6 +105,7 @@ class BertSelfAttention(nn.Module):
         self.query = nn.Linear(c["hidden_size"], c["hidden_size"])
         self.key = nn.Linear(c["hidden_size"], c["hidden_size"])
         self.value = nn.Linear(c["hidden_size"], c["hidden_size"])
+        self.dropout = nn.Dropout(c["attention_probs_dropout_prob"])
 
     def heads(self, x):  # [B, S, H] -> [B, heads, S, head_size]
         return x.view(x.size(0), x.size(1), self.num_heads, self.head_size).permute(0, 2, 1, 3)
@@ -110,7 +113,7 @@ class BertSelfAttention(nn.Module):
     def forward(self, x, additive_mask):
         q, k, v = self.heads(self.query(x)), self.heads(self.key(x)), self.heads(self.value(x))
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_size)
-        probs = torch.softmax(scores + additive_mask, dim=-1)
+        probs = self.dropout(torch.softmax(scores + additive_mask, dim=-1))
         ctx = torch.matmul(probs, v).permute(0, 2, 1, 3).contiguous()
         return ctx.view(ctx.size(0), ctx.size(1), -1)
 
@@ -118,20 +121,21 @@ class BertSelfAttention(nn.Module):
 class DenseLayerNorm(nn.Module):
     """BertSelfOutput / BertOutput: LayerNorm(dense(x) + residual)."""
 
-    def __init__(self, n_in, n_out, eps):
+    def __init__(self, n_in, n_out, c):
         super().__init__()
         self.dense = nn.Linear(n_in, n_out)
-        self.LayerNorm = nn.LayerNorm(n_out, eps=eps)
+        self.LayerNorm = nn.LayerNorm(n_out, eps=c["layer_norm_eps"])
+        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
 
     def forward(self, x, residual):
-        return self.LayerNorm(self.dense(x) + residual)
+        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
 
 
 class BertAttention(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.self = BertSelfAttention(c)
-        self.output = DenseLayerNorm(c["hidden_size"], c["hidden_size"], c["layer_norm_eps"])
+        self.output = DenseLayerNorm(c["hidden_size"], c["hidden_size"], c)
 
     def forward(self, x, additive_mask):
         return self.output(self.self(x, additive_mask), x)
@@ -152,7 +156,7 @@ class BertLayer(nn.Module):
         super().__init__()
         self.attention = BertAttention(c)
         self.intermediate = BertIntermediate(c)
-        self.output = DenseLayerNorm(c["intermediate_size"], c["hidden_size"], c["layer_norm_eps"])
+        self.output = DenseLayerNorm(c["intermediate_size"], c["hidden_size"], c)
 
     def forward(self, x, additive_mask):
         a = self.attention(x, additive_mask)
@@ -198,6 +202,7 @@ CONFIG_DEFAULTS = {
     "vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
     "intermediate_size": 3072, "hidden_act": "gelu", "max_position_embeddings": 512,
     "type_vocab_size": 2, "layer_norm_eps": 1e-12, "position_embedding_type": "absolute",
+    "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "classifier_dropout": None,
 }
 
 
