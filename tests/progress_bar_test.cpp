@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -86,7 +88,8 @@ TEST(ProgressBar, OffATerminalPrintsOneLineOnClose) {
   std::FILE* file = std::tmpfile();
   ASSERT_NE(file, nullptr);
   {
-    bertkit::ProgressBar bar({.description = "steps", .total = 3, .stream = file});
+    bertkit::ProgressBar bar(
+        {.description = "steps", .total = 3, .stream = file, .plain_interval_s = 0});
     for (int i = 0; i < 3; ++i) bar.update(1);
     EXPECT_EQ(std::ftell(file), 0);  // nothing while running
   }
@@ -97,6 +100,28 @@ TEST(ProgressBar, OffATerminalPrintsOneLineOnClose) {
   const std::string text(buffer, n);
   EXPECT_TRUE(text.starts_with("steps: 100%|" + repeat("█", 20) + "| 3/3 [")) << text;
   EXPECT_EQ(text.find('\n'), text.size() - 1) << text;
+  EXPECT_EQ(text.find('\r'), std::string::npos) << text;
+}
+
+TEST(ProgressBar, OffATerminalPrintsPlainLinesPeriodically) {
+  std::FILE* file = std::tmpfile();
+  ASSERT_NE(file, nullptr);
+  {
+    bertkit::ProgressBar bar(
+        {.description = "steps", .total = 3, .stream = file, .plain_interval_s = 0.02});
+    for (int i = 0; i < 3; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      bar.update(1);  // each update comes after the interval: one line each
+    }
+  }
+  std::rewind(file);
+  char buffer[1024] = {0};
+  const size_t n = std::fread(buffer, 1, sizeof buffer - 1, file);
+  std::fclose(file);
+  const std::string text(buffer, n);
+  EXPECT_TRUE(text.starts_with("steps:  33%|")) << text;
+  EXPECT_NE(text.find("\nsteps:  67%|"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nsteps: 100%|"), std::string::npos) << text;
   EXPECT_EQ(text.find('\r'), std::string::npos) << text;
 }
 

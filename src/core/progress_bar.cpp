@@ -128,9 +128,14 @@ void ProgressBar::update(int64_t delta) { set(n_ + delta); }
 
 void ProgressBar::set(int64_t n) {
   n_ = n;
-  if (!options_.enabled || !tty_ || closed_) return;
+  if (!options_.enabled || closed_) return;
   const auto now = std::chrono::steady_clock::now();
-  if (now - last_draw_ >= kRedrawInterval) draw(false);
+  if (tty_) {
+    if (now - last_draw_ >= kRedrawInterval) draw(false);
+  } else if (options_.plain_interval_s > 0 &&
+             std::chrono::duration<double>(now - last_draw_).count() >= options_.plain_interval_s) {
+    draw(false);
+  }
 }
 
 void ProgressBar::set_total(int64_t total) { options_.total = total; }
@@ -166,7 +171,7 @@ void ProgressBar::draw(bool final) {
     std::fprintf(options_.stream, "\r%s%*s%s", line.c_str(), static_cast<int>(pad), "",
                  final ? "\n" : "");
     last_width_ = width;
-  } else if (final) {
+  } else {
     std::fprintf(options_.stream, "%s\n", line.c_str());
   }
   std::fflush(options_.stream);

@@ -1,7 +1,7 @@
 // A tqdm-like progress bar on stderr, shared by downloads (bytes, MB/s) and training loops
 // (steps, it/s, a loss postfix). On a terminal it redraws one line in place, at most ten times a
-// second; when stderr is a pipe or a file it prints a single summary line on close(), so logs are
-// not flooded with carriage returns.
+// second; when stderr is a pipe or a file it prints a plain line every `plain_interval_s` seconds
+// and one on close(), so a log shows progress without being flooded with carriage returns.
 #pragma once
 
 #include <chrono>
@@ -24,6 +24,8 @@ struct ProgressBarOptions {
   std::FILE* stream = stderr;
   bool enabled = true;  // false: print nothing at all
   int bar_width = 20;   // cells of the bar itself
+  // Off a terminal: seconds between plain progress lines (0 or less: only the line on close).
+  double plain_interval_s = 30.0;
 };
 
 // What one rendering of the bar needs; pure data so the formatting is testable.
@@ -57,7 +59,7 @@ class ProgressBar {
   void set_total(int64_t total);
   // Extra text after the rate, e.g. "loss=0.4132, lr=4.9e-05".
   void set_postfix(std::string postfix);
-  // Final draw (or the single line when not a terminal); called by the destructor if needed.
+  // Final draw (the last plain line when not a terminal); called by the destructor if needed.
   void close();
 
   int64_t n() const { return n_; }
