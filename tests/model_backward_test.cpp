@@ -152,6 +152,38 @@ TEST_P(GoldenGradients, TrainModeDropoutDrawsFreshMasksAndEvalModeIsExact) {
   for (std::size_t i = 0; i < logits.size(); ++i) EXPECT_NEAR(logits[i], want_logits[i], 1e-5);
 }
 
+// Dynamic padding changes the batch shape at every step; the workspaces of a larger shape are
+// reused for smaller ones. Whatever ran before, a step must equal the same step on a fresh model.
+TEST_P(GoldenGradients, WorkspacesReusedAcrossShapesLeaveNoTrace) {
+  Golden used = load_golden(GetParam());
+  Golden fresh = load_golden(GetParam());
+  const std::int64_t S = used.input.seq_length;
+  ASSERT_GE(S, 4);
+  // A shorter batch of the first row's first S - 3 tokens (mask all ones), and a longer one.
+  ModelInput shorter;
+  shorter.batch_size = 1;
+  shorter.seq_length = S - 3;
+  shorter.input_ids.assign(used.input.input_ids.begin(), used.input.input_ids.begin() + S - 3);
+  ModelInput longer = ModelInput::from_ids({std::vector<std::int32_t>(S + 5, 1000)});
+  for (auto* m : {&used, &fresh}) m->model.set_training(true, 5);
+  const std::vector<std::int64_t> one_label = {used.labels[0]};
+  used.model.train_step_forward_backward(longer, one_label);
+  used.model.train_step_forward_backward(shorter, one_label);
+  used.model.set_training(true, 5);  // the same masks as fresh's first step
+  used.model.zero_grad();
+  const float loss = used.model.train_step_forward_backward(used.input, used.labels);
+  fresh.model.zero_grad();
+  EXPECT_EQ(loss, fresh.model.train_step_forward_backward(fresh.input, fresh.labels));
+  const auto a = used.model.gradients(), b = fresh.model.gradients();
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << i;
+  // And inference after training-shaped workspaces: the eval forward is HF's.
+  const ModelOutput out = used.model.forward(used.input);
+  const auto logits = out.logits.span<float>();
+  const auto want = used.outputs.at("logits").span<float>();
+  for (std::size_t i = 0; i < logits.size(); ++i) EXPECT_NEAR(logits[i], want[i], 1e-5);
+}
+
 // With the masks held fixed (same seed, same step), the train-mode loss is a smooth function of
 // the parameters: central differences of it must match the backward pass through every dropout.
 TEST_P(GoldenGradients, TrainModeGradientsMatchFiniteDifferences) {

@@ -2,15 +2,16 @@
 
 namespace bertkit::model {
 
-Activations::Activations(const BertConfig& c, std::int64_t B_, std::int64_t S_, bool keep_all)
-    : B(B_), S(S_), keep_all_layers(keep_all) {
+Activations::Activations(const BertConfig& c, std::int64_t B_, std::int64_t S_, bool keep_all,
+                         FloatArena storage)
+    : B(B_), S(S_), keep_all_layers(keep_all), arena(std::move(storage)) {
   const std::int64_t H = c.hidden_size, I = c.intermediate_size, NH = c.num_attention_heads;
   const std::int64_t L = c.num_hidden_layers, N = B * S;
   const std::int64_t layer_sets = keep_all ? L : 1;
   const std::int64_t per_layer = N * 3 * H + B * NH * S * S + 3 * N * H + 4 * N + 2 * N * I + N * H;
   const std::int64_t total =
       N * H + 2 * N + (L + 1) * N * H + layer_sets * per_layer + N + B * H + B * c.num_labels();
-  arena = FloatArena(total);
+  arena.resize(total);
   float* p = arena.data();
   auto take = [&p](std::int64_t n) {
     float* r = p;

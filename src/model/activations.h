@@ -46,7 +46,9 @@ struct Activations {
   std::vector<std::int32_t> input_ids, token_type_ids, attention_mask;  // [B*S]
 
   Activations() = default;
-  Activations(const BertConfig& config, std::int64_t B, std::int64_t S, bool keep_all_layers);
+  // `storage`: the arena of a previous workspace, reused when large enough (FloatArena::resize).
+  Activations(const BertConfig& config, std::int64_t B, std::int64_t S, bool keep_all_layers,
+              FloatArena storage = {});
   LayerActivations& layer(std::int64_t l) { return layers[keep_all_layers ? l : 0]; }
 };
 

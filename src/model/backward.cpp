@@ -8,11 +8,12 @@
 
 namespace bertkit::model {
 
-ActivationGrads::ActivationGrads(const BertConfig& c, std::int64_t B_, std::int64_t S_)
-    : B(B_), S(S_) {
+ActivationGrads::ActivationGrads(const BertConfig& c, std::int64_t B_, std::int64_t S_,
+                                 FloatArena storage)
+    : B(B_), S(S_), arena(std::move(storage)) {
   const std::int64_t H = c.hidden_size, I = c.intermediate_size, NH = c.num_attention_heads;
   const std::int64_t N = B * S;
-  arena = FloatArena(5 * N * H + N * I + 3 * N * H + B * NH * S * S + B * H + B * c.num_labels());
+  arena.resize(5 * N * H + N * I + 3 * N * H + B * NH * S * S + B * H + B * c.num_labels());
   float* p = arena.data();
   auto take = [&p](std::int64_t n) {
     float* r = p;

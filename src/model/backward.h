@@ -30,7 +30,8 @@ struct ActivationGrads {
   float* pooled;    // [B,H]
   float* logits;    // [B,num_labels]
   ActivationGrads() = default;
-  ActivationGrads(const BertConfig& config, std::int64_t B, std::int64_t S);
+  ActivationGrads(const BertConfig& config, std::int64_t B, std::int64_t S,
+                  FloatArena storage = {});  // reused when large enough
 };
 
 struct BackwardOptions {

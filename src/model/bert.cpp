@@ -262,12 +262,32 @@ void Bert::check_labels(std::span<const std::int64_t> labels, std::int64_t B) co
   }
 }
 
+namespace {
+
+// A workspace of the previous shape gives its memory to the next one (dynamic padding changes
+// the shape at every batch) and is destroyed first, so the two never coexist.
+template <class Workspace>
+FloatArena release_arena(std::unique_ptr<Workspace>& workspace) {
+  FloatArena arena;
+  if (workspace) arena = std::move(workspace->arena);
+  workspace.reset();
+  return arena;
+}
+
+DropoutMasks::Storage release_storage(std::unique_ptr<DropoutMasks>& masks) {
+  DropoutMasks::Storage storage;
+  if (masks) storage = std::move(*masks).release_storage();
+  masks.reset();
+  return storage;
+}
+
+}  // namespace
+
 Activations& Bert::run(const ModelInput& in, bool keep_all_layers, const DropoutMasks* drop) {
   check_input(in);
   const std::int64_t B = in.batch_size, S = in.seq_length;
   if (!acts_ || acts_->B != B || acts_->S != S || (keep_all_layers && !acts_->keep_all_layers)) {
-    acts_.reset();  // free the old workspace before allocating the new one
-    acts_ = std::make_unique<Activations>(config_, B, S, keep_all_layers);
+    acts_ = std::make_unique<Activations>(config_, B, S, keep_all_layers, release_arena(acts_));
   }
   Activations& a = *acts_;
   std::copy(in.input_ids.begin(), in.input_ids.end(), a.input_ids.begin());
@@ -327,16 +347,15 @@ float Bert::forward_backward(const ModelInput& in, std::span<const std::int64_t>
   if (dropout_enabled_ && any_dropout()) {
     check_input(in);  // before sizing the masks by the input's shape
     if (!drop_ || drop_->B != in.batch_size || drop_->S != in.seq_length) {
-      drop_.reset();
-      drop_ = std::make_unique<DropoutMasks>(config_, in.batch_size, in.seq_length);
+      drop_ = std::make_unique<DropoutMasks>(config_, in.batch_size, in.seq_length, false,
+                                             release_storage(drop_));
     }
     drop_->sample(dropout_seed_, dropout_step_++, config_.hidden_size, config_.num_attention_heads);
     drop = drop_.get();
   }
   Activations& a = run(in, true, drop);
   if (!dacts_ || dacts_->B != a.B || dacts_->S != a.S) {
-    dacts_.reset();
-    dacts_ = std::make_unique<ActivationGrads>(config_, a.B, a.S);
+    dacts_ = std::make_unique<ActivationGrads>(config_, a.B, a.S, release_arena(dacts_));
   }
   const Weights g = bind_weights(grads, config_, layout_);
   return bert_backward(config_, weights_, g, a, *dacts_, labels, options, drop);
@@ -386,8 +405,8 @@ float Bert::forward_backward_pooled(std::span<const float> pooled, std::int64_t 
   // The step counter moves exactly as in forward_backward, so the two draw the same masks.
   if (dropout_enabled_ && any_dropout()) {
     if (!head_drop_ || head_drop_->B != B) {
-      head_drop_.reset();
-      head_drop_ = std::make_unique<DropoutMasks>(config_, B, 1, /*classifier_only=*/true);
+      head_drop_ = std::make_unique<DropoutMasks>(config_, B, 1, /*classifier_only=*/true,
+                                                  release_storage(head_drop_));
     }
     head_drop_->sample(dropout_seed_, dropout_step_++, config_.hidden_size,
                        config_.num_attention_heads);

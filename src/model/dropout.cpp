@@ -7,8 +7,8 @@
 namespace bertkit::model {
 
 DropoutMasks::DropoutMasks(const BertConfig& c, std::int64_t B_, std::int64_t S_,
-                           bool classifier_only)
-    : B(B_), S(S_) {
+                           bool classifier_only, Storage storage)
+    : B(B_), S(S_), storage_(std::move(storage)) {
   const std::int64_t H = c.hidden_size, NH = c.num_attention_heads, L = c.num_hidden_layers;
   const std::int64_t N = B * S, P = B * NH * S * S;
   hidden_p = static_cast<float>(c.hidden_dropout_prob);
@@ -16,10 +16,10 @@ DropoutMasks::DropoutMasks(const BertConfig& c, std::int64_t B_, std::int64_t S_
   classifier_p = static_cast<float>(c.classifier_dropout.value_or(c.hidden_dropout_prob));
   const bool hid = !classifier_only && hidden_p > 0, att = !classifier_only && attention_p > 0;
   const bool cls = classifier_p > 0;
-  bytes_.assign((hid ? N * H * (1 + 2 * L) : 0) + (att ? P * L : 0) + (cls ? B * H : 0), 0);
-  floats_ = FloatArena((att ? P * L : 0) + (cls ? B * H : 0));
-  std::uint8_t* b = bytes_.data();
-  float* f = floats_.data();
+  storage_.bytes.assign((hid ? N * H * (1 + 2 * L) : 0) + (att ? P * L : 0) + (cls ? B * H : 0), 0);
+  storage_.floats.resize((att ? P * L : 0) + (cls ? B * H : 0));
+  std::uint8_t* b = storage_.bytes.data();
+  float* f = storage_.floats.data();
   auto take_b = [&b](std::int64_t n) {
     std::uint8_t* r = b;
     b += n;

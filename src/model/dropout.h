@@ -31,14 +31,19 @@ struct DropoutMasks {
   // classifier_only: the classifier's mask alone (a head trained on cached pooled features);
   // sample() still numbers the streams as for the whole model, so that mask is the one a full
   // training step with the same seed and step draws.
+  // The memory behind the masks; a new shape's masks reuse an old one's (see FloatArena::resize).
+  struct Storage {
+    std::vector<std::uint8_t> bytes;
+    FloatArena floats;
+  };
   DropoutMasks(const BertConfig& config, std::int64_t B, std::int64_t S,
-               bool classifier_only = false);
+               bool classifier_only = false, Storage storage = {});
+  Storage release_storage() && { return std::move(storage_); }
   // Fresh masks for training step `step` of the generator seeded with `seed`.
   void sample(std::uint64_t seed, std::uint64_t step, std::int64_t H, std::int64_t NH);
 
  private:
-  std::vector<std::uint8_t> bytes_;
-  FloatArena floats_;
+  Storage storage_;
 };
 
 }  // namespace bertkit::model

@@ -149,7 +149,7 @@ Weights bind_weights(float* base, const BertConfig& c, const ParameterLayout& la
   return w;
 }
 
-FloatArena::FloatArena(std::int64_t n) : size_(n) {
+FloatArena::FloatArena(std::int64_t n) : size_(n), capacity_(n) {
   if (n < 0) throw InvalidArgument("negative arena size");
   const std::size_t bytes = ((static_cast<std::size_t>(n) * sizeof(float) + 63) / 64) * 64;
   if (bytes == 0) return;
@@ -157,6 +157,17 @@ FloatArena::FloatArena(std::int64_t n) : size_(n) {
   if (!p) throw std::bad_alloc();
   std::memset(p, 0, bytes);
   data_.reset(static_cast<float*>(p));
+}
+
+void FloatArena::resize(std::int64_t n) {
+  if (n < 0) throw InvalidArgument("negative arena size");
+  if (n > capacity_) {
+    *this = FloatArena();  // free first: the old and the new buffer never coexist
+    *this = FloatArena(n);
+    return;
+  }
+  size_ = n;
+  if (n > 0) std::memset(data_.get(), 0, static_cast<std::size_t>(n) * sizeof(float));
 }
 
 void FloatArena::Free::operator()(float* p) const { std::free(p); }

@@ -75,6 +75,10 @@ class FloatArena {
   float* data() { return data_.get(); }
   const float* data() const { return data_.get(); }
   std::int64_t size() const { return size_; }
+  // n zero floats, in the memory already held when it is large enough. Workspaces are resized for
+  // every new batch shape (dynamic padding changes it each step): reusing the pages spares the
+  // page faults and kernel zeroing of a fresh allocation, as a caching allocator would.
+  void resize(std::int64_t n);
 
  private:
   struct Free {
@@ -82,6 +86,7 @@ class FloatArena {
   };
   std::unique_ptr<float, Free> data_;
   std::int64_t size_ = 0;
+  std::int64_t capacity_ = 0;
 };
 
 }  // namespace bertkit::model
