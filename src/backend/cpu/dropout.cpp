@@ -1,8 +1,10 @@
 // Training-mode dropout. The mask of element i is a pure function of (seed, stream, i) --
 // SplitMix64 of a combined counter -- so masks are reproducible on any thread count and the
 // training step can be re-run with the same masks (finite-difference checks).
+#include <algorithm>
 #include <cmath>
 
+#include "backend/cpu/simd_dispatch.h"
 #include "backend/ops.h"
 
 namespace bertkit::ops {
@@ -16,18 +18,26 @@ std::uint64_t splitmix64(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// keep[i] for i in [first, first + n): element i's 24-bit uniform against the threshold.
+BERTKIT_SIMD_CLONES void mask_span(std::uint8_t* keep, std::int64_t first, std::int64_t n,
+                                   std::uint64_t base, std::uint64_t threshold) {
+#pragma omp simd
+  for (std::int64_t i = 0; i < n; ++i)
+    keep[i] = (splitmix64(base + std::uint64_t(first + i)) >> 40) >= threshold ? 1 : 0;
+}
+
 }  // namespace
 
 void dropout_mask(std::uint8_t* keep, std::int64_t n, float p, std::uint64_t seed,
                   std::uint64_t stream) {
   const std::uint64_t base = splitmix64(seed ^ splitmix64(stream));
-  // Uniform in [0, 1) from the top 24 bits, compared like torch's bernoulli_(1 - p).
-  const double threshold = double(p);
+  // Uniform u = k / 2^24 from the top 24 bits k, kept when u >= p as torch's bernoulli_(1 - p)
+  // compares; in integers: k >= ceil(p 2^24) (exact: p 2^24 is a double of a float).
+  const auto threshold = static_cast<std::uint64_t>(std::ceil(double(p) * 16777216.0));
+  constexpr std::int64_t kChunk = 4096;
 #pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) {
-    const double u = double(splitmix64(base + std::uint64_t(i)) >> 40) * (1.0 / 16777216.0);
-    keep[i] = u >= threshold ? 1 : 0;
-  }
+  for (std::int64_t start = 0; start < n; start += kChunk)
+    mask_span(keep + start, start, std::min(kChunk, n - start), base, threshold);
 }
 
 void dropout_apply(float* out, const float* inp, const std::uint8_t* keep, std::int64_t n,
