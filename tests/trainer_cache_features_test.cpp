@@ -16,6 +16,7 @@
 #include "bertkit/serialization.h"
 #include "bertkit/trainer.h"
 #include "support/paths.h"
+#include "support/token_rows.h"
 
 namespace bertkit {
 namespace {
@@ -48,17 +49,7 @@ BertForSequenceClassification frozen_tiny(Dropout dropout) {
 // Rows of different lengths, so the train batches (4 rows) and the caching batches (eval batch
 // size 5, sorted by length) pad differently.
 TokenizedDataset rows(std::size_t n, std::uint32_t seed) {
-  std::mt19937 gen(seed);
-  TokenizedDataset data;
-  data.labels.type = LabelType::kClassification;
-  data.max_length = 16;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::vector<std::int32_t> ids(4 + gen() % 10);
-    for (auto& id : ids) id = static_cast<std::int32_t>(5 + gen() % 1000);
-    data.rows.push_back(ids);
-    data.labels.ids.push_back(static_cast<std::int64_t>(gen() % 2));
-  }
-  return data;
+  return testing::random_token_rows(n, seed);
 }
 
 TrainingArguments args_for(const fs::path& out) {

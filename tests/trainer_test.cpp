@@ -18,6 +18,7 @@
 #include "bertkit/serialization.h"
 #include "bertkit/tokenizer.h"
 #include "support/paths.h"
+#include "support/token_rows.h"
 #include "support/trajectory.h"
 
 namespace bertkit {
@@ -55,22 +56,6 @@ TrainerOptions quiet_options() {
   options.progress = false;
   options.print_logs = false;
   return options;
-}
-
-// Short handmade rows of ids from the tiny vocab: [CLS]=101-like ids are irrelevant here.
-TokenizedDataset handmade_rows(std::size_t n, std::uint32_t seed) {
-  std::mt19937 gen(seed);
-  TokenizedDataset data;
-  data.labels.type = LabelType::kClassification;
-  data.max_length = 16;
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t len = 4 + gen() % 10;
-    std::vector<std::int32_t> ids(len);
-    for (auto& id : ids) id = static_cast<std::int32_t>(5 + gen() % 1000);
-    data.rows.push_back(ids);
-    data.labels.ids.push_back(static_cast<std::int64_t>(gen() % 2));
-  }
-  return data;
 }
 
 struct GoldenCase {
@@ -184,7 +169,7 @@ INSTANTIATE_TEST_SUITE_P(TinyAndSmall, TrainerGolden,
                                            GoldenCase{"small", "trajectory_lr1e-3"}));
 
 TEST(Trainer, CheckpointLayoutAndTrainerState) {
-  const TokenizedDataset data = handmade_rows(12, 1);
+  const TokenizedDataset data = testing::random_token_rows(12, 1);
   auto model = tiny_model(/*dropout=*/true);
   const auto out = make_temp_dir("trainer_ckpt");
   TrainingArguments args = quiet_args(out);
@@ -256,7 +241,7 @@ TEST(TrainerResumeChild, TrainsUntilKilled) {
   if (dir == nullptr)
     GTEST_SKIP()
         << "not a test by itself: the process Trainer.ResumeAfterSigkillIsBitIdentical kills";
-  const TokenizedDataset data = handmade_rows(22, 2);
+  const TokenizedDataset data = testing::random_token_rows(22, 2);
   auto model = tiny_model(/*dropout=*/true);
   TrainerOptions options = quiet_options();
   options.on_save = [](const fs::path& written) {
@@ -268,7 +253,8 @@ TEST(TrainerResumeChild, TrainsUntilKilled) {
 }
 
 TEST(Trainer, ResumeAfterSigkillIsBitIdentical) {
-  const TokenizedDataset data = handmade_rows(22, 2);  // 6 batches an epoch, the last short
+  const TokenizedDataset data =
+      testing::random_token_rows(22, 2);  // 6 batches an epoch, the last short
   const auto root = make_temp_dir("trainer_resume");
 
   auto model_a = tiny_model(/*dropout=*/true);
@@ -369,7 +355,7 @@ TEST(Trainer, ImdbSliceEvalLossFalls) {
 }
 
 TEST(Trainer, FreezeEncoderTrainsTheClassifierOnly) {
-  const TokenizedDataset data = handmade_rows(8, 3);
+  const TokenizedDataset data = testing::random_token_rows(8, 3);
   auto model = tiny_model(/*dropout=*/true);
   const std::vector<float> initial(model.parameters().begin(), model.parameters().end());
   model.set_freeze_bert(true);
@@ -397,7 +383,7 @@ TEST(Trainer, FreezeEncoderTrainsTheClassifierOnly) {
 }
 
 TEST(Trainer, DivergingLossStopsWithNonFiniteError) {
-  const TokenizedDataset data = handmade_rows(8, 4);
+  const TokenizedDataset data = testing::random_token_rows(8, 4);
   auto model = tiny_model(/*dropout=*/false);
   TrainingArguments args = quiet_args(make_temp_dir("trainer_nan"));
   args.max_steps = 6;
@@ -409,7 +395,7 @@ TEST(Trainer, DivergingLossStopsWithNonFiniteError) {
 }
 
 TEST(Trainer, MissingCheckpointOrEvalDatasetIsAnError) {
-  const TokenizedDataset data = handmade_rows(8, 5);
+  const TokenizedDataset data = testing::random_token_rows(8, 5);
   auto model = tiny_model(/*dropout=*/false);
   const auto out = make_temp_dir("trainer_nockpt");
   TrainingArguments args = quiet_args(out);
@@ -454,7 +440,7 @@ TEST(TrainCli, TrainsSavesAndResumes) {
 // Two half batches accumulated are one full batch: with rows padded to one width the mean of the
 // two half-batch means is the full-batch mean, so both runs agree up to float rounding.
 TEST(Trainer, GradientAccumulationMatchesTheFullBatch) {
-  const TokenizedDataset data = handmade_rows(12, 6);
+  const TokenizedDataset data = testing::random_token_rows(12, 6);
   auto run = [&](std::int64_t batch, std::int64_t accumulation) {
     auto model = tiny_model(/*dropout=*/false);
     TrainingArguments args = quiet_args(make_temp_dir("trainer_ga"));
