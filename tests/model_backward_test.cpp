@@ -251,6 +251,47 @@ TEST(RegressionHead, MeanSquaredErrorLossAndBiasGradient) {
   }
 }
 
+// Float targets (HF's float `labels` with num_labels == 1): MSELoss and its gradient, the same
+// loss from forward(label_values), and clear errors for what HF would reject.
+TEST(RegressionHead, FloatTargetsTrainAgainstMeanSquaredError) {
+  const auto dir = testing::fixture("golden/tiny");
+  const StateDict outputs = load_safetensors(dir / "outputs.safetensors");
+  StateDict weights = load_safetensors(dir / "model.safetensors");
+  weights.erase("classifier.weight");
+  weights.erase("classifier.bias");
+  auto model = BertForSequenceClassification::from_state_dict(
+      BertConfig::from_pretrained(dir), weights, {.verbose = false, .num_labels = 1});
+  ModelInput in = ModelInput::from_tensors(outputs.at("input_ids"), outputs.at("attention_mask"),
+                                           outputs.at("token_type_ids"));
+  const std::vector<float> targets = {0.5f, -1.25f, 3.0f};
+  const ModelOutput plain = model.forward(in);
+  const auto z = plain.logits.span<float>();
+  double mse = 0, mean_residual = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    mse += (double(z[i]) - targets[i]) * (double(z[i]) - targets[i]) / 3.0;
+    mean_residual += (double(z[i]) - targets[i]) / 3.0;
+  }
+  model.zero_grad();
+  EXPECT_NEAR(model.train_step_forward_backward(in, targets), mse, 1e-5);
+  for (const auto& s : model.parameter_slices())
+    if (s.name == "classifier.bias")
+      EXPECT_NEAR(model.gradients()[s.offset], 2.0 * mean_residual, 1e-5);
+  in.label_values = targets;
+  EXPECT_NEAR(model.forward(in).loss.value(), mse, 1e-5);
+  in.labels = {0, 0, 0};  // both kinds at once
+  EXPECT_THROW(model.forward(in), InvalidArgument);
+
+  const std::vector<float> with_nan = {0.5f, NAN, 1.0f};
+  EXPECT_THROW(model.train_step_forward_backward(ModelInput::from_tensors(outputs.at("input_ids")),
+                                                 with_nan),
+               InvalidArgument);
+  auto classifier =
+      BertForSequenceClassification::from_pretrained(dir.string(), {.verbose = false});
+  EXPECT_THROW(classifier.train_step_forward_backward(
+                   ModelInput::from_tensors(outputs.at("input_ids")), targets),
+               InvalidArgument);  // a 2-label model takes class ids
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, GoldenGradients, ::testing::Values("tiny", "small"));
 
 // ---- trajectories ---------------------------------------------------------------------------

@@ -408,6 +408,50 @@ TEST(Trainer, MissingCheckpointOrEvalDatasetIsAnError) {
   EXPECT_THROW(without_eval.train(), InvalidArgument);
 }
 
+// A regression dataset (float labels) trains a num_labels == 1 model with MSELoss, as Trainer
+// does for STS-B-like data; evaluate() reports the MSE.
+TEST(Trainer, RegressionLabelsTrainWithMeanSquaredError) {
+  TokenizedDataset data = testing::random_token_rows(16, 21);
+  data.labels.type = LabelType::kRegression;
+  for (std::int64_t id : data.labels.ids) data.labels.values.push_back(2.0f + 0.5f * float(id));
+  data.labels.ids.clear();
+  const fs::path dir = fixture("golden/tiny");
+  BertConfig config = BertConfig::from_pretrained(dir);
+  config.hidden_dropout_prob = config.attention_probs_dropout_prob = 0.0;
+  StateDict weights = load_safetensors(dir / "model.safetensors");
+  weights.erase("classifier.weight");
+  weights.erase("classifier.bias");
+  auto model = BertForSequenceClassification::from_state_dict(config, weights,
+                                                              {.verbose = false, .num_labels = 1});
+  const auto out = make_temp_dir("trainer_regression");
+  TrainingArguments args = quiet_args(out);
+  args.num_train_epochs = 8;
+  args.per_device_train_batch_size = 4;
+  args.learning_rate = 1e-2;
+  args.save_strategy = IntervalStrategy::kNo;
+  TrainerOptions options = quiet_options();
+  options.save_final_model = false;
+  std::vector<float> losses;
+  options.on_step = [&](const TrainerStep& step) { losses.push_back(step.loss); };
+  Trainer trainer(model, args, data, &data, options);
+  trainer.train();
+  ASSERT_EQ(losses.size(), 32u);
+  // Targets near 2.25 against outputs near 0: the squared error falls as the head fits the mean.
+  const float first = (losses[0] + losses[1] + losses[2] + losses[3]) / 4;
+  const float last = (losses[28] + losses[29] + losses[30] + losses[31]) / 4;
+  EXPECT_GT(first, 3.0f);
+  EXPECT_LT(last, 0.5f * first);
+  const LogEntry metrics = trainer.evaluate();
+  bool has_loss = false;
+  for (const auto& [key, value] : metrics) {
+    if (key == "eval_loss") {
+      has_loss = true;
+      EXPECT_LT(std::get<double>(value), 0.5 * first);
+    }
+  }
+  EXPECT_TRUE(has_loss);
+}
+
 int run_cli(const std::string& arguments) {
   const std::string command = testing::cli_path().string() + " " + arguments + " >/dev/null 2>&1";
   const int status = std::system(command.c_str());

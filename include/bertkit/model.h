@@ -42,6 +42,7 @@ struct ModelInput {
   std::vector<std::int32_t> attention_mask;  // [B*S] of 0/1; empty: all ones
   std::vector<std::int32_t> token_type_ids;  // [B*S]; empty: all zeros
   std::vector<std::int64_t> labels;          // [B]; non-empty: ModelOutput::loss is computed
+  std::vector<float> label_values;  // [B] regression targets (num_labels == 1), instead of labels
 
   // Rows of any lengths; shorter rows are padded on the right with pad_id (mask 0).
   static ModelInput from_ids(const std::vector<std::vector<std::int32_t>>& rows,
@@ -51,6 +52,23 @@ struct ModelInput {
   // [B, S] tensors of any integer dtype (I64 as HF writes them); empty tensors take defaults.
   static ModelInput from_tensors(const Tensor& input_ids, const Tensor& attention_mask = {},
                                  const Tensor& token_type_ids = {});
+};
+
+// HF's `labels` of a batch: class ids (cross-entropy; -100 rows are ignored) or, for a
+// num_labels == 1 model, float regression targets (MSELoss). Integer ids given to a
+// num_labels == 1 model are regression targets too, as HF's problem_type inference treats them.
+// A view: the values must outlive the call.
+struct LabelSpan {
+  std::span<const std::int64_t> ids;
+  std::span<const float> values;
+
+  LabelSpan() = default;
+  LabelSpan(std::span<const std::int64_t> class_ids) : ids(class_ids) {}
+  LabelSpan(const std::vector<std::int64_t>& class_ids) : ids(class_ids) {}
+  LabelSpan(std::span<const float> targets) : values(targets) {}
+  LabelSpan(const std::vector<float>& targets) : values(targets) {}
+  std::size_t size() const { return values.empty() ? ids.size() : values.size(); }
+  bool empty() const { return ids.empty() && values.empty(); }
 };
 
 struct ForwardOptions {
@@ -136,7 +154,7 @@ class BertForSequenceClassification {
   // HF's train-mode dropout (hidden, attention probabilities, classifier) with masks from a
   // generator seeded by `dropout_seed` (torch's own random stream is not reproduced). forward()
   // is always eval mode.
-  float train_step_forward_backward(const ModelInput& input, std::span<const std::int64_t> labels);
+  float train_step_forward_backward(const ModelInput& input, LabelSpan labels);
   void zero_grad();
   // The parameter and gradient arenas (same layout) and their HF-named slices, in HF's
   // parameters() order: ready for bertkit::AdamW, clip_grad_norm and trainer_param_groups.
@@ -157,14 +175,13 @@ class BertForSequenceClassification {
   // eval mode: logits, and the loss when labels are given, as forward() returns them for the
   // inputs those rows came from.
   ModelOutput forward_pooled(std::span<const float> pooler_output, std::int64_t batch_size,
-                             std::span<const std::int64_t> labels = {});
+                             LabelSpan labels = {});
   // train_step_forward_backward for a frozen bert, from its pooler outputs: in training mode the
   // classifier dropout mask is the one a full step with the same dropout seed draws (the
   // encoder's dropout is what is skipped), then Linear, the loss and its gradient, ADDED into the
   // classifier slices of gradients() only. Returns the mean loss.
   float train_step_forward_backward_pooled(std::span<const float> pooler_output,
-                                           std::int64_t batch_size,
-                                           std::span<const std::int64_t> labels);
+                                           std::int64_t batch_size, LabelSpan labels);
 
   ModelOutput forward(const ModelInput& input, const ForwardOptions& options = {});
   ModelOutput forward(const BatchEncoding& batch, const ForwardOptions& options = {});

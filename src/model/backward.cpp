@@ -32,22 +32,37 @@ ActivationGrads::ActivationGrads(const BertConfig& c, std::int64_t B_, std::int6
   logits = take(B * c.num_labels());
 }
 
-float loss_forward_backward(const BertConfig& c, const Activations& a,
-                            std::span<const std::int64_t> labels, ActivationGrads& d) {
+namespace {
+
+// HF picks regression (MSELoss) for num_labels == 1, with the labels as float targets.
+std::vector<float> regression_targets(LabelSpan labels) {
+  if (!labels.values.empty()) return {labels.values.begin(), labels.values.end()};
+  return {labels.ids.begin(), labels.ids.end()};
+}
+
+}  // namespace
+
+float loss_forward(const BertConfig& c, const float* logits, std::int64_t B, LabelSpan labels) {
+  const std::int64_t C = c.num_labels();
+  if (C == 1) return ops::mse_forward(logits, regression_targets(labels).data(), B);
+  return ops::cross_entropy_forward(logits, labels.ids.data(), B, C);
+}
+
+float loss_forward_backward(const BertConfig& c, const Activations& a, LabelSpan labels,
+                            ActivationGrads& d) {
   return loss_forward_backward(c, a.logits, a.B, labels, d.logits);
 }
 
 float loss_forward_backward(const BertConfig& c, const float* logits, std::int64_t B,
-                            std::span<const std::int64_t> labels, float* dlogits) {
+                            LabelSpan labels, float* dlogits) {
   const std::int64_t C = c.num_labels();
   if (C == 1) {
-    // HF picks regression (MSELoss) for num_labels == 1; the targets are the labels as floats.
-    std::vector<float> target(labels.begin(), labels.end());
+    const std::vector<float> target = regression_targets(labels);
     ops::mse_backward(dlogits, logits, target.data(), B);
     return ops::mse_forward(logits, target.data(), B);
   }
-  ops::cross_entropy_backward(dlogits, logits, labels.data(), B, C);
-  return ops::cross_entropy_forward(logits, labels.data(), B, C);
+  ops::cross_entropy_backward(dlogits, logits, labels.ids.data(), B, C);
+  return ops::cross_entropy_forward(logits, labels.ids.data(), B, C);
 }
 
 void classifier_backward(const BertConfig& c, const Weights& w, const Weights& g,
@@ -138,8 +153,8 @@ void embeddings_backward(const BertConfig& c, const Weights& w, const Weights& g
 }
 
 float bert_backward(const BertConfig& c, const Weights& w, const Weights& g, Activations& a,
-                    ActivationGrads& d, std::span<const std::int64_t> labels,
-                    const BackwardOptions& options, const DropoutMasks* drop) {
+                    ActivationGrads& d, LabelSpan labels, const BackwardOptions& options,
+                    const DropoutMasks* drop) {
   const float loss = loss_forward_backward(c, a, labels, d);
   classifier_backward(c, w, g, a, d, !options.freeze_bert, drop);
   if (options.freeze_bert) return loss;

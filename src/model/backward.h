@@ -8,6 +8,7 @@
 #include <span>
 
 #include "bertkit/config.h"
+#include "bertkit/model.h"
 #include "model/activations.h"
 #include "model/dropout.h"
 #include "model/parameters.h"
@@ -40,13 +41,15 @@ struct BackwardOptions {
   bool freeze_bert = false;
 };
 
-// Mean loss of acts.logits against labels (cross-entropy, or MSE for num_labels == 1) and its
-// gradient into d.logits.
-float loss_forward_backward(const BertConfig& c, const Activations& a,
-                            std::span<const std::int64_t> labels, ActivationGrads& d);
+// HF's loss of B rows of logits: cross-entropy against class ids, or MSELoss (num_labels == 1)
+// against the regression targets (labels.values, else the ids as floats).
+float loss_forward(const BertConfig& c, const float* logits, std::int64_t B, LabelSpan labels);
+// Mean loss of acts.logits against labels and its gradient into d.logits.
+float loss_forward_backward(const BertConfig& c, const Activations& a, LabelSpan labels,
+                            ActivationGrads& d);
 // The same on B rows of logits held anywhere: dlogits [B,num_labels] out.
 float loss_forward_backward(const BertConfig& c, const float* logits, std::int64_t B,
-                            std::span<const std::int64_t> labels, float* dlogits);
+                            LabelSpan labels, float* dlogits);
 
 // `drop`: the masks the forward used (train mode), or null (eval mode).
 void classifier_backward(const BertConfig& c, const Weights& w, const Weights& g,
@@ -70,7 +73,7 @@ void embeddings_backward(const BertConfig& c, const Weights& w, const Weights& g
 
 // Everything after bert_forward: returns the loss, adds every parameter gradient into g.
 float bert_backward(const BertConfig& c, const Weights& w, const Weights& g, Activations& a,
-                    ActivationGrads& d, std::span<const std::int64_t> labels,
-                    const BackwardOptions& options, const DropoutMasks* drop = nullptr);
+                    ActivationGrads& d, LabelSpan labels, const BackwardOptions& options,
+                    const DropoutMasks* drop = nullptr);
 
 }  // namespace bertkit::model

@@ -1,6 +1,7 @@
 #include "model/bert.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -21,6 +22,14 @@ Bert::Bert(const BertConfig& config, bool with_classifier)
       weights_(bind_weights(params_.data(), config_, layout_)) {}
 
 namespace {
+
+// ModelInput's labels as the loss sees them (check_labels refuses both kinds at once).
+LabelSpan input_labels(const ModelInput& in) {
+  LabelSpan labels;
+  labels.ids = in.labels;
+  labels.values = in.label_values;
+  return labels;
+}
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -241,23 +250,39 @@ void Bert::check_input(const ModelInput& in) const {
                             std::to_string(in.attention_mask[i]) + ", expected 0 or 1");
     }
   }
-  if (!in.labels.empty()) check_labels(in.labels, B);
+  if (!in.labels.empty() || !in.label_values.empty()) check_labels(input_labels(in), B);
 }
 
-void Bert::check_labels(std::span<const std::int64_t> labels, std::int64_t B) const {
+void Bert::check_labels(LabelSpan labels, std::int64_t B) const {
   if (!has_classifier()) {
     throw InvalidArgument("model input: labels given to BertModel, which has no classifier");
+  }
+  if (!labels.ids.empty() && !labels.values.empty()) {
+    throw InvalidArgument("model input: give class ids or regression targets, not both");
   }
   if (labels.size() != static_cast<std::size_t>(B)) {
     throw InvalidArgument("model input: " + std::to_string(labels.size()) +
                           " labels for a batch of " + std::to_string(B));
   }
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    const auto y = labels[i];
-    if (y != -100 && (y < 0 || y >= config_.num_labels())) {
-      throw InvalidArgument("model input: labels[" + std::to_string(i) +
-                            "] = " + std::to_string(y) + " is outside [0, " +
-                            std::to_string(config_.num_labels()) + ")");
+  const std::int64_t C = config_.num_labels();
+  if (!labels.values.empty() && C != 1) {
+    throw InvalidArgument(
+        "model input: float regression targets need num_labels == 1, the model "
+        "has " +
+        std::to_string(C) + " labels");
+  }
+  for (std::size_t i = 0; i < labels.values.size(); ++i) {
+    if (!std::isfinite(labels.values[i])) {
+      throw InvalidArgument("model input: regression target [" + std::to_string(i) +
+                            "] = " + std::to_string(labels.values[i]) + " is not finite");
+    }
+  }
+  if (C == 1) return;  // integer ids are regression targets (HF's problem_type inference)
+  for (std::size_t i = 0; i < labels.ids.size(); ++i) {
+    const auto y = labels.ids[i];
+    if (y != -100 && (y < 0 || y >= C)) {
+      throw InvalidArgument("model input: labels[" + std::to_string(i) + "] = " +
+                            std::to_string(y) + " is outside [0, " + std::to_string(C) + ")");
     }
   }
 }
@@ -332,15 +357,15 @@ ModelOutput Bert::forward(const ModelInput& in, const ForwardOptions& options) {
   }
   if (has_classifier()) {
     out.logits = copy_tensor({B, config_.num_labels()}, a.logits);
-    if (!in.labels.empty()) {
-      out.loss = ops::cross_entropy_forward(a.logits, in.labels.data(), B, config_.num_labels());
+    if (!in.labels.empty() || !in.label_values.empty()) {
+      out.loss = loss_forward(config_, a.logits, B, input_labels(in));
     }
   }
   return out;
 }
 
-float Bert::forward_backward(const ModelInput& in, std::span<const std::int64_t> labels,
-                             float* grads, const BackwardOptions& options) {
+float Bert::forward_backward(const ModelInput& in, LabelSpan labels, float* grads,
+                             const BackwardOptions& options) {
   if (!grads) throw InvalidArgument("forward_backward: no gradient arena");
   check_labels(labels, in.batch_size);
   const DropoutMasks* drop = nullptr;
@@ -382,8 +407,7 @@ Tensor Bert::pooled_output(const ModelInput& in) {
   return copy_tensor({a.B, config_.hidden_size}, a.pooled);
 }
 
-ModelOutput Bert::forward_pooled(std::span<const float> pooled, std::int64_t B,
-                                 std::span<const std::int64_t> labels) {
+ModelOutput Bert::forward_pooled(std::span<const float> pooled, std::int64_t B, LabelSpan labels) {
   check_pooled(pooled, B, "forward_pooled");
   if (!labels.empty()) check_labels(labels, B);
   const std::int64_t C = config_.num_labels();
@@ -392,12 +416,12 @@ ModelOutput Bert::forward_pooled(std::span<const float> pooled, std::int64_t B,
   float* logits = out.logits.mutable_span<float>().data();
   classifier_forward(config_, weights_, pooled.data(), logits, B);
   // As forward() computes it, so that evaluation on cached features reports the same loss.
-  if (!labels.empty()) out.loss = ops::cross_entropy_forward(logits, labels.data(), B, C);
+  if (!labels.empty()) out.loss = loss_forward(config_, logits, B, labels);
   return out;
 }
 
-float Bert::forward_backward_pooled(std::span<const float> pooled, std::int64_t B,
-                                    std::span<const std::int64_t> labels, float* grads) {
+float Bert::forward_backward_pooled(std::span<const float> pooled, std::int64_t B, LabelSpan labels,
+                                    float* grads) {
   if (!grads) throw InvalidArgument("forward_backward_pooled: no gradient arena");
   check_pooled(pooled, B, "forward_backward_pooled");
   check_labels(labels, B);

@@ -51,8 +51,8 @@ class Bert {
   // Training: forward keeping every layer (with dropout when set_dropout enabled it), the loss
   // against `labels` (input.labels is ignored) and the backward pass, ADDING every parameter
   // gradient into `grads` (layout().total floats, the parameter layout). Returns the mean loss.
-  float forward_backward(const ModelInput& input, std::span<const std::int64_t> labels,
-                         float* grads, const BackwardOptions& options = {});
+  float forward_backward(const ModelInput& input, LabelSpan labels, float* grads,
+                         const BackwardOptions& options = {});
   // The frozen-encoder shortcut (Trainer's cache_features). pooled_output: embeddings, encoder
   // and pooler in eval mode, [B, H]. The *_pooled calls run the classifier head
   // alone on B pooled rows: forward_pooled gives logits and (with labels) the loss as forward()
@@ -61,9 +61,9 @@ class Bert {
   // classifier slices of `grads` only.
   Tensor pooled_output(const ModelInput& input);
   ModelOutput forward_pooled(std::span<const float> pooled, std::int64_t batch_size,
-                             std::span<const std::int64_t> labels);
+                             LabelSpan labels);
   float forward_backward_pooled(std::span<const float> pooled, std::int64_t batch_size,
-                                std::span<const std::int64_t> labels, float* grads);
+                                LabelSpan labels, float* grads);
   // Train-mode dropout in forward_backward (HF's model.train()): masks from a generator seeded
   // with `seed`, a fresh draw each call (step 0, 1, ...; set_dropout restarts at step 0).
   // Inference (forward) stays in eval mode.
@@ -78,7 +78,7 @@ class Bert {
 
  private:
   void check_input(const ModelInput& input) const;
-  void check_labels(std::span<const std::int64_t> labels, std::int64_t batch) const;
+  void check_labels(LabelSpan labels, std::int64_t batch) const;
   void check_pooled(std::span<const float> pooled, std::int64_t batch, const char* what) const;
   bool any_dropout() const;
 

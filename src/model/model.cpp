@@ -235,8 +235,8 @@ const std::string& BertForSequenceClassification::id2label(std::int64_t id) cons
   return it->second;
 }
 
-float BertForSequenceClassification::train_step_forward_backward(
-    const ModelInput& input, std::span<const std::int64_t> labels) {
+float BertForSequenceClassification::train_step_forward_backward(const ModelInput& input,
+                                                                 LabelSpan labels) {
   return net_->forward_backward(input, labels, net_->grads(), {.freeze_bert = freeze_bert_});
 }
 
@@ -246,13 +246,12 @@ Tensor BertForSequenceClassification::pooler_output(const ModelInput& input) {
 
 ModelOutput BertForSequenceClassification::forward_pooled(std::span<const float> pooler_output,
                                                           std::int64_t batch_size,
-                                                          std::span<const std::int64_t> labels) {
+                                                          LabelSpan labels) {
   return net_->forward_pooled(pooler_output, batch_size, labels);
 }
 
 float BertForSequenceClassification::train_step_forward_backward_pooled(
-    std::span<const float> pooler_output, std::int64_t batch_size,
-    std::span<const std::int64_t> labels) {
+    std::span<const float> pooler_output, std::int64_t batch_size, LabelSpan labels) {
   return net_->forward_backward_pooled(pooler_output, batch_size, labels, net_->grads());
 }
 

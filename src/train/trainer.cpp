@@ -53,7 +53,14 @@ ModelInput model_input(const Batch& batch) {
   in.attention_mask = batch.attention_mask;
   in.token_type_ids = batch.token_type_ids;
   in.labels = batch.labels;
+  in.label_values = batch.label_values;
   return in;
+}
+
+// The batch's labels for the loss: class ids, or regression targets (num_labels == 1).
+LabelSpan batch_labels(const Batch& batch) {
+  if (!batch.label_values.empty()) return LabelSpan(std::span<const float>(batch.label_values));
+  return LabelSpan(std::span<const std::int64_t>(batch.labels));
 }
 
 // The pooler output of every row of `data`, in dataset order, [rows * H]: the frozen encoder run
@@ -170,8 +177,7 @@ LogEntry Trainer::evaluate() {
         evaluate_model_with(model_, *eval_dataset_, options, [&](Batch& batch, bool with_labels) {
           const auto B = static_cast<std::int64_t>(batch.B);
           return model_.forward_pooled(gather_rows(eval_features_, batch.indices, H), B,
-                                       with_labels ? std::span<const std::int64_t>(batch.labels)
-                                                   : std::span<const std::int64_t>());
+                                       with_labels ? batch_labels(batch) : LabelSpan());
         }).metrics;
   } else {
     metrics = evaluate_model(model_, *eval_dataset_, options).metrics;
@@ -376,11 +382,12 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
       model_.set_training(true,
                           dropout_seed(args_.seed, batch.position.epoch, batch.position.batch));
       // The one thing cache_features changes: the head runs on the cached pooler outputs.
-      const float loss = options_.cache_features
-                             ? model_.train_step_forward_backward_pooled(
-                                   gather_rows(train_features, batch.indices, H),
-                                   static_cast<std::int64_t>(batch.B), batch.labels)
-                             : model_.train_step_forward_backward(model_input(batch), batch.labels);
+      const float loss =
+          options_.cache_features
+              ? model_.train_step_forward_backward_pooled(
+                    gather_rows(train_features, batch.indices, H),
+                    static_cast<std::int64_t>(batch.B), batch_labels(batch))
+              : model_.train_step_forward_backward(model_input(batch), batch_labels(batch));
       if (!std::isfinite(loss)) {
         model_.set_training(false);
         throw NonFiniteError("training loss is " + std::to_string(loss) + " at epoch " +
