@@ -378,9 +378,10 @@ int run(const Options& opt, const std::string& self) {
     start = end + 1;
     const fs::path weights = prepare_weights(opt, name);
     const bertkit::BertConfig config = bertkit::BertConfig::from_json_file(weights / "config.json");
-    const std::string shapes_text = name == "bert-mini" ? opt.mini_shapes : opt.base_shapes;
-    for (Shape s :
-         parse_shapes(shapes_text, name == "bert-mini" ? "--mini-shapes" : "--base-shapes"))
+    const bool mini = name == "bert-mini";
+    const std::vector<Shape> shapes = parse_shapes(mini ? opt.mini_shapes : opt.base_shapes,
+                                                   mini ? "--mini-shapes" : "--base-shapes");
+    for (Shape s : shapes)
       if (s.seq > config.max_position_embeddings)
         throw bertkit::InvalidArgument(s.name() + ": longer than max_position_embeddings");
     if (torch_ok) {
@@ -393,7 +394,7 @@ int run(const Options& opt, const std::string& self) {
                                         shell_quote(check_file.string()) + " --threads " +
                                         std::to_string(threads)));
     }
-    for (Shape s : parse_shapes(shapes_text, "--shapes")) {
+    for (Shape s : shapes) {
       Row row{name, config, s, {}, {}, {}, {}};
       const std::string args =
           " --model " + shell_quote(weights.string()) + " --shape " + s.name() + common;
