@@ -251,6 +251,27 @@ TEST(RegressionHead, MeanSquaredErrorLossAndBiasGradient) {
   }
 }
 
+// BertForSequenceClassification.forward with labels fills config.problem_type (and
+// save_pretrained writes it); a problem_type bertkit cannot train is refused up front.
+TEST(ProblemType, FirstTrainingStepRecordsItAsHfDoes) {
+  Golden g = load_golden("tiny");
+  ASSERT_FALSE(g.model.config().problem_type.has_value());
+  g.model.train_step_forward_backward(g.input, g.labels);
+  EXPECT_EQ(g.model.config().problem_type.value_or(""), "single_label_classification");
+
+  const auto dir = testing::fixture("golden/tiny");
+  BertConfig multi = BertConfig::from_pretrained(dir);
+  multi.problem_type = "multi_label_classification";
+  auto model = BertForSequenceClassification::from_state_dict(
+      multi, load_safetensors(dir / "model.safetensors"), {.verbose = false});
+  try {
+    model.train_step_forward_backward(g.input, g.labels);
+    FAIL() << "multi_label_classification was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("multi_label_classification"), std::string::npos);
+  }
+}
+
 // Float targets (HF's float `labels` with num_labels == 1): MSELoss and its gradient, the same
 // loss from forward(label_values), and clear errors for what HF would reject.
 TEST(RegressionHead, FloatTargetsTrainAgainstMeanSquaredError) {
@@ -276,6 +297,7 @@ TEST(RegressionHead, FloatTargetsTrainAgainstMeanSquaredError) {
   for (const auto& s : model.parameter_slices())
     if (s.name == "classifier.bias")
       EXPECT_NEAR(model.gradients()[s.offset], 2.0 * mean_residual, 1e-5);
+  EXPECT_EQ(model.config().problem_type.value_or(""), "regression");
   in.label_values = targets;
   EXPECT_NEAR(model.forward(in).loss.value(), mse, 1e-5);
   in.labels = {0, 0, 0};  // both kinds at once

@@ -265,6 +265,17 @@ void Bert::check_labels(LabelSpan labels, std::int64_t B) const {
                           " labels for a batch of " + std::to_string(B));
   }
   const std::int64_t C = config_.num_labels();
+  if (config_.problem_type) {
+    const std::string& type = *config_.problem_type;
+    const bool supported =
+        (type == "regression" && C == 1) || (type == "single_label_classification" && C > 1);
+    if (!supported) {
+      throw InvalidArgument("model input: config problem_type \"" + type + "\" with num_labels " +
+                            std::to_string(C) +
+                            " is not supported (bertkit trains single_label_classification with "
+                            "num_labels > 1 and regression with num_labels == 1)");
+    }
+  }
   if (!labels.values.empty() && C != 1) {
     throw InvalidArgument(
         "model input: float regression targets need num_labels == 1, the model "
@@ -364,10 +375,19 @@ ModelOutput Bert::forward(const ModelInput& in, const ForwardOptions& options) {
   return out;
 }
 
+void Bert::settle_problem_type() {
+  // BertForSequenceClassification.forward records what the labels made of the task, and
+  // save_pretrained then writes it into config.json.
+  if (!config_.problem_type) {
+    config_.problem_type = config_.num_labels() == 1 ? "regression" : "single_label_classification";
+  }
+}
+
 float Bert::forward_backward(const ModelInput& in, LabelSpan labels, float* grads,
                              const BackwardOptions& options) {
   if (!grads) throw InvalidArgument("forward_backward: no gradient arena");
   check_labels(labels, in.batch_size);
+  settle_problem_type();
   const DropoutMasks* drop = nullptr;
   if (dropout_enabled_ && any_dropout()) {
     check_input(in);  // before sizing the masks by the input's shape
@@ -425,6 +445,7 @@ float Bert::forward_backward_pooled(std::span<const float> pooled, std::int64_t 
   if (!grads) throw InvalidArgument("forward_backward_pooled: no gradient arena");
   check_pooled(pooled, B, "forward_backward_pooled");
   check_labels(labels, B);
+  settle_problem_type();
   const DropoutMasks* drop = nullptr;
   // The step counter moves exactly as in forward_backward, so the two draw the same masks.
   if (dropout_enabled_ && any_dropout()) {

@@ -79,6 +79,7 @@ class Bert {
  private:
   void check_input(const ModelInput& input) const;
   void check_labels(LabelSpan labels, std::int64_t batch) const;
+  void settle_problem_type();  // HF's problem_type inference on the first labelled step
   void check_pooled(std::span<const float> pooled, std::int64_t batch, const char* what) const;
   bool any_dropout() const;
 

@@ -1,4 +1,6 @@
-// `bertkit predict`: BertForSequenceClassification over texts -> label and probabilities.
+// `bertkit predict`: BertForSequenceClassification over texts -> label and probabilities (a
+// num_labels == 1 model prints its score instead, as HF's text-classification pipeline does).
+#include <cmath>
 #include <cstdio>
 #include <memory>
 
@@ -25,6 +27,18 @@ void run_predict(const PredictOptions& o) {
   const ModelInput input = read_model_input(dir, config, o.input_ids, o.texts, o.max_length, texts);
   auto model = BertForSequenceClassification::from_pretrained(dir.string());
   const ModelOutput out = model.forward(input);
+  if (model.num_labels() == 1) {
+    // TextClassificationPipeline's function_to_apply: the raw score for regression, else the
+    // sigmoid of the single logit.
+    const bool regression = model.config().problem_type.value_or("") == "regression";
+    const auto logits = out.logits.span<float>();
+    for (std::size_t b = 0; b < logits.size(); ++b) {
+      const float score = regression ? logits[b] : 1.0f / (1.0f + std::exp(-logits[b]));
+      std::printf("%s\t%.4f\t%s\n", model.id2label(0).c_str(), score,
+                  texts.empty() ? ("row " + std::to_string(b)).c_str() : texts[b].c_str());
+    }
+    return;
+  }
   const Tensor probs = BertForSequenceClassification::probabilities(out.logits);
   const std::int64_t B = probs.dim(0), C = probs.dim(1);
   auto p = probs.span<float>();
