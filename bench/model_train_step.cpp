@@ -130,13 +130,11 @@ struct TrainingStep {
   bertkit::LRScheduler scheduler{bertkit::SchedulerType::kLinear, kLearningRate, kWarmupSteps,
                                  kTrainingSteps};
 
-  // Returns the loss; `grad_norm` gets the pre-clip norm.
-  float run(const bertkit::ModelInput& input, std::span<const std::int64_t> labels,
-            float* grad_norm = nullptr) {
+  // Returns the loss.
+  float run(const bertkit::ModelInput& input, std::span<const std::int64_t> labels) {
     model.zero_grad();
-    float loss = model.train_step_forward_backward(input, labels);
-    float norm = bertkit::clip_grad_norm(model.gradients(), slices, kMaxGradNorm);
-    if (grad_norm) *grad_norm = norm;
+    const float loss = model.train_step_forward_backward(input, labels);
+    bertkit::clip_grad_norm(model.gradients(), slices, kMaxGradNorm);
     optimizer.set_lr(scheduler.get_last_lr());
     optimizer.step(model.parameters(), model.gradients());
     scheduler.step();
