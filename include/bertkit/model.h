@@ -150,10 +150,10 @@ class BertForSequenceClassification {
   // --- training (Trainer's inner step) ---
   // Forward + loss (cross-entropy; MSE when num_labels == 1) + backward: ADDS d loss / d param
   // into gradients() (call zero_grad() between optimizer steps, as Trainer does). Returns the
-  // mean loss. Like HF's forward, the first call fills config().problem_type when unset. Eval mode (the default) has no dropout, as model.eval(); set_training(true) applies
-  // HF's train-mode dropout (hidden, attention probabilities, classifier) with masks from a
-  // generator seeded by `dropout_seed` (torch's own random stream is not reproduced). forward()
-  // is always eval mode.
+  // mean loss. Like HF's forward, the first call fills config().problem_type when unset. Eval mode
+  // (the default) has no dropout, as model.eval(); set_training(true) applies HF's train-mode
+  // dropout (hidden, attention probabilities, classifier) with masks from a generator seeded by
+  // `dropout_seed` (torch's own random stream is not reproduced). forward() is always eval mode.
   float train_step_forward_backward(const ModelInput& input, LabelSpan labels);
   void zero_grad();
   // The parameter and gradient arenas (same layout) and their HF-named slices, in HF's
