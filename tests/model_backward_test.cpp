@@ -294,9 +294,11 @@ TEST(RegressionHead, FloatTargetsTrainAgainstMeanSquaredError) {
   }
   model.zero_grad();
   EXPECT_NEAR(model.train_step_forward_backward(in, targets), mse, 1e-5);
-  for (const auto& s : model.parameter_slices())
-    if (s.name == "classifier.bias")
+  for (const auto& s : model.parameter_slices()) {
+    if (s.name == "classifier.bias") {
       EXPECT_NEAR(model.gradients()[s.offset], 2.0 * mean_residual, 1e-5);
+    }
+  }
   EXPECT_EQ(model.config().problem_type.value_or(""), "regression");
   in.label_values = targets;
   EXPECT_NEAR(model.forward(in).loss.value(), mse, 1e-5);
