@@ -75,16 +75,7 @@ void run_evaluate(const EvaluateCliOptions& o) {
   if (o.threads > 0) set_num_threads(o.threads);
   const auto dir = model_folder(o.model);
   const BertConfig config = BertConfig::from_pretrained(dir);
-  std::size_t max_length = o.max_length;
-  if (max_length == 0) {
-    max_length =
-        static_cast<std::size_t>(std::min<std::int64_t>(512, config.max_position_embeddings));
-  }
-  if (max_length > static_cast<std::size_t>(config.max_position_embeddings)) {
-    throw InvalidArgument("--max-length " + std::to_string(max_length) +
-                          " exceeds the model's max_position_embeddings " +
-                          std::to_string(config.max_position_embeddings));
-  }
+  const std::size_t max_length = resolve_max_length(o.max_length, config);
   EvaluateOptions options;
   options.per_device_eval_batch_size = o.batch_size;
   options.padding.mode = parse_pad_mode(o.padding);

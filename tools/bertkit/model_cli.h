@@ -34,17 +34,22 @@ inline std::vector<std::string> read_texts(std::vector<std::string> texts) {
   return texts;
 }
 
-// Default max length: min(512, max_position_embeddings), as the model cannot take more.
-inline ModelInput tokenize_for(const std::filesystem::path& dir, const BertConfig& config,
-                               const std::vector<std::string>& texts, std::size_t max_length) {
-  if (max_length == 0)
-    max_length =
-        static_cast<std::size_t>(std::min<std::int64_t>(512, config.max_position_embeddings));
-  if (max_length > static_cast<std::size_t>(config.max_position_embeddings)) {
+// --max-length: 0 means min(512, max_position_embeddings); more than the model's positions is
+// an error, as the model cannot take it.
+inline std::size_t resolve_max_length(std::size_t requested, const BertConfig& config) {
+  const auto positions = static_cast<std::size_t>(config.max_position_embeddings);
+  const std::size_t max_length = requested > 0 ? requested : std::min<std::size_t>(512, positions);
+  if (max_length > positions) {
     throw InvalidArgument("--max-length " + std::to_string(max_length) +
                           " exceeds the model's max_position_embeddings " +
-                          std::to_string(config.max_position_embeddings));
+                          std::to_string(positions));
   }
+  return max_length;
+}
+
+inline ModelInput tokenize_for(const std::filesystem::path& dir, const BertConfig& config,
+                               const std::vector<std::string>& texts, std::size_t max_length) {
+  max_length = resolve_max_length(max_length, config);
   const BertTokenizer tokenizer = BertTokenizer::from_pretrained(dir);
   EncodeOptions options;
   options.padding = Padding::kLongest;

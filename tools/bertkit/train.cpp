@@ -106,14 +106,7 @@ void run_train(TrainCliOptions& o) {
     eval_rows = take(load_dataset(spec, "validation"), o.eval_limit, named, seed);
   }
   const BertConfig config = BertConfig::from_pretrained(dir);
-  const auto positions = static_cast<std::size_t>(config.max_position_embeddings);
-  const std::size_t max_length =
-      o.max_length > 0 ? o.max_length : std::min<std::size_t>(512, positions);
-  if (max_length > positions) {
-    throw InvalidArgument("--max-length " + std::to_string(max_length) +
-                          " exceeds the model's max_position_embeddings " +
-                          std::to_string(positions));
-  }
+  const std::size_t max_length = resolve_max_length(o.max_length, config);
   TokenizeOptions tokenize;
   tokenize.max_length = max_length;
   const TokenizedDataset train = TokenizedDataset::tokenize(train_rows, tokenizer, tokenize);
