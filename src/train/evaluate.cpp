@@ -10,6 +10,7 @@
 #include "bertkit/error.h"
 #include "bertkit/model.h"
 #include "core/progress_bar.h"
+#include "train/batch_input.h"
 #include "train/evaluate_loop.h"
 
 namespace bertkit {
@@ -42,17 +43,6 @@ void check_labels(const TokenizedDataset& data, std::int64_t num_labels) {
                             std::to_string(data.size()) + " rows");
     }
   }
-}
-
-ModelInput to_model_input(Batch& batch, bool with_labels) {
-  ModelInput in;
-  in.batch_size = static_cast<std::int64_t>(batch.B);
-  in.seq_length = static_cast<std::int64_t>(batch.S);
-  in.input_ids = std::move(batch.input_ids);
-  in.attention_mask = std::move(batch.attention_mask);
-  in.token_type_ids = std::move(batch.token_type_ids);
-  if (with_labels) in.labels = batch.labels;
-  return in;
 }
 
 // Mean squared error of one batch, as MSELoss over logits.squeeze() in float32.
@@ -107,7 +97,7 @@ ClassificationMetrics classification_metrics(std::span<const std::int64_t> predi
 EvaluateResult evaluate_model(BertForSequenceClassification& model, const TokenizedDataset& data,
                               const EvaluateOptions& options) {
   return evaluate_model_with(model, data, options, [&model](Batch& batch, bool with_labels) {
-    return model.forward(to_model_input(batch, with_labels));
+    return model.forward(take_model_input(batch, with_labels));
   });
 }
 

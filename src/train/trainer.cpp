@@ -15,6 +15,7 @@
 #include "bertkit/model.h"
 #include "bertkit/tokenizer.h"
 #include "core/progress_bar.h"
+#include "train/batch_input.h"
 #include "train/evaluate_loop.h"
 
 namespace bertkit {
@@ -45,24 +46,6 @@ std::int64_t non_embedding_parameters(const std::vector<ParameterSlice>& slices)
   return n;
 }
 
-ModelInput model_input(const Batch& batch) {
-  ModelInput in;
-  in.batch_size = static_cast<std::int64_t>(batch.B);
-  in.seq_length = static_cast<std::int64_t>(batch.S);
-  in.input_ids = batch.input_ids;
-  in.attention_mask = batch.attention_mask;
-  in.token_type_ids = batch.token_type_ids;
-  in.labels = batch.labels;
-  in.label_values = batch.label_values;
-  return in;
-}
-
-// The batch's labels for the loss: class ids, or regression targets (num_labels == 1).
-LabelSpan batch_labels(const Batch& batch) {
-  if (!batch.label_values.empty()) return LabelSpan(std::span<const float>(batch.label_values));
-  return LabelSpan(std::span<const std::int64_t>(batch.labels));
-}
-
 // The pooler output of every row of `data`, in dataset order, [rows * H]: the frozen encoder run
 // once in eval mode. Batches take rows of similar length, which saves padding; a row's pooled
 // output does not depend on its batch beyond float rounding.
@@ -84,8 +67,9 @@ std::vector<float> pooled_features(BertForSequenceClassification& model,
   std::vector<float> features(n * H);
   for (std::size_t start = 0; start < n; start += batch_size) {
     const std::span<const std::size_t> rows(order.data() + start, std::min(batch_size, n - start));
-    ModelInput input = model_input(make_batch(data, rows, padding));
-    input.labels.clear();  // features only: eval rows may be unlabeled
+    Batch batch = make_batch(data, rows, padding);
+    // Features only: eval rows may be unlabeled.
+    const ModelInput input = take_model_input(batch, /*with_labels=*/false);
     const Tensor pooled = model.pooler_output(input);
     const float* p = pooled.span<float>().data();
     for (std::size_t r = 0; r < rows.size(); ++r) {
@@ -376,7 +360,7 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
        epoch < plan.num_train_epochs; ++epoch) {
     control.should_epoch_stop = false;
     while (loader.position().epoch == static_cast<std::size_t>(epoch)) {
-      const Batch batch = loader.next();
+      Batch batch = loader.next();
       run.position = loader.position();
       const auto b = static_cast<std::int64_t>(batch.position.batch);
       model_.set_training(true,
@@ -387,7 +371,8 @@ TrainOutput Trainer::train(std::optional<std::string> resume_from_checkpoint) {
               ? model_.train_step_forward_backward_pooled(
                     gather_rows(train_features, batch.indices, H),
                     static_cast<std::int64_t>(batch.B), batch_labels(batch))
-              : model_.train_step_forward_backward(model_input(batch), batch_labels(batch));
+              : model_.train_step_forward_backward(take_model_input(batch, /*with_labels=*/false),
+                                                   batch_labels(batch));
       if (!std::isfinite(loss)) {
         model_.set_training(false);
         throw NonFiniteError("training loss is " + std::to_string(loss) + " at epoch " +
