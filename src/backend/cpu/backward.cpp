@@ -24,21 +24,27 @@ namespace {
 
 constexpr std::int64_t kColumnBlock = 64;
 
-// sums[c] += sum_n rows[n * ld + c], column blocks in parallel.
-void add_column_sums(float* sums, const float* rows, std::int64_t N, std::int64_t C,
-                     std::int64_t ld) {
+// sums[c] += sum_n term(n, c) for c < C: column blocks in parallel, rows in order.
+template <class Term>
+void add_column_sums(float* sums, std::int64_t N, std::int64_t C, Term term) {
   const std::int64_t blocks = (C + kColumnBlock - 1) / kColumnBlock;
 #pragma omp parallel for schedule(static)
   for (std::int64_t blk = 0; blk < blocks; ++blk) {
     const std::int64_t c0 = blk * kColumnBlock, c1 = std::min(C, c0 + kColumnBlock);
     float acc[kColumnBlock] = {};
     for (std::int64_t n = 0; n < N; ++n) {
-      const float* r = rows + n * ld;
 #pragma omp simd
-      for (std::int64_t c = c0; c < c1; ++c) acc[c - c0] += r[c];
+      for (std::int64_t c = c0; c < c1; ++c) acc[c - c0] += term(n, c);
     }
     for (std::int64_t c = c0; c < c1; ++c) sums[c] += acc[c - c0];
   }
+}
+
+// sums[c] += sum_n rows[n * ld + c].
+void add_column_sums(float* sums, const float* rows, std::int64_t N, std::int64_t C,
+                     std::int64_t ld) {
+  add_column_sums(sums, N, C,
+                  [rows, ld](std::int64_t n, std::int64_t c) { return rows[n * ld + c]; });
 }
 
 // d gelu(x) / dx = Phi(x) + x phi(x), as PyTorch's vectorised GeluBackward computes it (its erf
@@ -120,20 +126,9 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
   }
   if (dbias) add_column_sums(dbias, dout, N, C, C);
   if (dweight) {
-    const std::int64_t blocks = (C + kColumnBlock - 1) / kColumnBlock;
-#pragma omp parallel for schedule(static)
-    for (std::int64_t blk = 0; blk < blocks; ++blk) {
-      const std::int64_t c0 = blk * kColumnBlock, c1 = std::min(C, c0 + kColumnBlock);
-      float acc[kColumnBlock] = {};
-      for (std::int64_t n = 0; n < N; ++n) {
-        const float* x = inp + n * C;
-        const float* g = dout + n * C;
-        const float m = mean[n], r = rstd[n];
-#pragma omp simd
-        for (std::int64_t c = c0; c < c1; ++c) acc[c - c0] += g[c] * ((x[c] - m) * r);
-      }
-      for (std::int64_t c = c0; c < c1; ++c) dweight[c] += acc[c - c0];
-    }
+    add_column_sums(dweight, N, C, [=](std::int64_t n, std::int64_t c) {
+      return dout[n * C + c] * ((inp[n * C + c] - mean[n]) * rstd[n]);
+    });
   }
 }
 
