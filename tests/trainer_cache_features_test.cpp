@@ -16,7 +16,7 @@
 #include "bertkit/serialization.h"
 #include "bertkit/trainer.h"
 #include "support/paths.h"
-#include "support/token_rows.h"
+#include "support/trainer_inputs.h"
 
 namespace bertkit {
 namespace {
@@ -53,10 +53,7 @@ TokenizedDataset rows(std::size_t n, std::uint32_t seed) {
 }
 
 TrainingArguments args_for(const fs::path& out) {
-  TrainingArguments args;
-  args.output_dir = out.string();
-  args.report_to = {"none"};
-  args.disable_tqdm = true;
+  TrainingArguments args = testing::quiet_args(out);
   args.num_train_epochs = 3;
   args.per_device_train_batch_size = 4;
   args.per_device_eval_batch_size = 5;
@@ -69,9 +66,7 @@ TrainingArguments args_for(const fs::path& out) {
 }
 
 TrainerOptions options_for(bool cache) {
-  TrainerOptions options;
-  options.progress = false;
-  options.print_logs = false;
+  TrainerOptions options = testing::quiet_options();
   options.save_final_model = false;
   options.cache_features = cache;
   return options;

@@ -18,7 +18,7 @@
 #include "bertkit/serialization.h"
 #include "bertkit/tokenizer.h"
 #include "support/paths.h"
-#include "support/token_rows.h"
+#include "support/trainer_inputs.h"
 #include "support/trajectory.h"
 
 namespace bertkit {
@@ -43,20 +43,8 @@ BertForSequenceClassification golden_model(const std::string& name, bool dropout
 
 BertForSequenceClassification tiny_model(bool dropout) { return golden_model("tiny", dropout); }
 
-TrainingArguments quiet_args(const fs::path& out) {
-  TrainingArguments args;
-  args.output_dir = out.string();
-  args.report_to = {"none"};
-  args.disable_tqdm = true;
-  return args;
-}
-
-TrainerOptions quiet_options() {
-  TrainerOptions options;
-  options.progress = false;
-  options.print_logs = false;
-  return options;
-}
+using ::bertkit::testing::quiet_args;
+using ::bertkit::testing::quiet_options;
 
 struct GoldenCase {
   const char* model;

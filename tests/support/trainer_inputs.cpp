@@ -1,4 +1,4 @@
-#include "support/token_rows.h"
+#include "support/trainer_inputs.h"
 
 #include <random>
 #include <vector>
@@ -17,6 +17,21 @@ TokenizedDataset random_token_rows(std::size_t n, std::uint32_t seed) {
     data.labels.ids.push_back(static_cast<std::int64_t>(gen() % 2));
   }
   return data;
+}
+
+TrainingArguments quiet_args(const std::filesystem::path& output_dir) {
+  TrainingArguments args;
+  args.output_dir = output_dir.string();
+  args.report_to = {"none"};
+  args.disable_tqdm = true;
+  return args;
+}
+
+TrainerOptions quiet_options() {
+  TrainerOptions options;
+  options.progress = false;
+  options.print_logs = false;
+  return options;
 }
 
 }  // namespace bertkit::testing
