@@ -4,8 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -18,6 +16,7 @@
 #include "bertkit/serialization.h"
 #include "bertkit/tokenizer.h"
 #include "support/paths.h"
+#include "support/shell.h"
 
 namespace {
 
@@ -198,25 +197,15 @@ TEST(ConfigPresets, Shapes) {
 
 // --- the CLI ----------------------------------------------------------------------------------
 
-struct Result {
-  int status;
-  std::string output;  // stdout (and stderr when asked)
-};
+using Result = bertkit::testing::CommandResult;
 
+// The output is stdout, and stderr too when asked.
 Result run(const std::string& args, bool with_stderr = true, const std::string& cwd = "") {
   std::string cmd;
   if (!cwd.empty()) cmd = "cd '" + cwd + "' && ";
   cmd += "'" + bertkit::testing::cli_path().string() + "' " + args;
   cmd += with_stderr ? " 2>&1" : " 2>/dev/null";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf;
-  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0;) {
-    r.output.append(buf.data(), n);
-  }
-  r.status = ::pclose(pipe);
-  return r;
+  return bertkit::testing::run_command(cmd);
 }
 
 std::string tokenizer_arg() {

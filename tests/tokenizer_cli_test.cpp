@@ -2,19 +2,15 @@
 // checked against every golden case in tokenizer_golden_test).
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <string>
 
 #include "support/paths.h"
+#include "support/shell.h"
 
 namespace {
 
-struct Result {
-  int status;
-  std::string output;  // stdout and stderr
-};
+using Result = bertkit::testing::CommandResult;
 
 Result run(const std::string& args, const std::string& stdin_text = "",
            const std::string& model = bertkit::testing::fixture("bert-base-uncased").string()) {
@@ -29,15 +25,7 @@ Result run(const std::string& args, const std::string& stdin_text = "",
   cmd.append(" < '");
   cmd.append((dir / "in.txt").string());
   cmd.append("' 2>&1");
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf;
-  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0;) {
-    r.output.append(buf.data(), n);
-  }
-  r.status = ::pclose(pipe);
-  return r;
+  return bertkit::testing::run_command(cmd);  // stdout and stderr
 }
 
 bool contains(const std::string& haystack, const std::string& needle) {

@@ -3,19 +3,16 @@
 // plain --freeze-encoder run up to float rounding; with it, a deterministic run that resumes
 // exactly; evaluation on cached features equals the full forward.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 
 #include "bertkit/model.h"
 #include "bertkit/serialization.h"
 #include "bertkit/trainer.h"
 #include "support/paths.h"
+#include "support/shell.h"
 #include "support/trainer_inputs.h"
 
 namespace bertkit {
@@ -269,15 +266,11 @@ TEST(CacheFeatures, NeedsAFrozenEncoder) {
 }
 
 // Exit status and stderr of one CLI run.
-std::pair<int, std::string> run_cli(const std::string& arguments, const fs::path& dir) {
-  const fs::path err = dir / "stderr.txt";
-  const std::string command =
-      testing::cli_path().string() + " " + arguments + " >/dev/null 2>" + err.string();
-  const int status = std::system(command.c_str());
-  std::ifstream in(err);
-  std::stringstream text;
-  text << in.rdbuf();
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+std::pair<int, std::string> run_cli(const std::string& arguments) {
+  // stderr into the pipe, stdout discarded.
+  const testing::CommandResult r =
+      testing::run_command(testing::cli_path().string() + " " + arguments + " 2>&1 >/dev/null");
+  return {r.status, r.output};
 }
 
 TEST(CacheFeaturesCli, NeedsFreezeEncoderAndTrainsWithIt) {
@@ -289,10 +282,10 @@ TEST(CacheFeaturesCli, NeedsFreezeEncoderAndTrainsWithIt) {
       " --max-length 32 --per-device-train-batch-size 4 --max-steps 4"
       " --eval-strategy epoch --report-to none --disable-tqdm --output-dir " +
       (out / "run").string();
-  const auto [status, message] = run_cli(common + " --cache-features", out);
+  const auto [status, message] = run_cli(common + " --cache-features");
   EXPECT_NE(status, 0);
   EXPECT_NE(message.find("--cache-features needs --freeze-encoder"), std::string::npos) << message;
-  EXPECT_EQ(run_cli(common + " --cache-features --freeze-encoder", out).first, 0);
+  EXPECT_EQ(run_cli(common + " --cache-features --freeze-encoder").first, 0);
   EXPECT_TRUE(fs::is_regular_file(out / "run" / "model.safetensors"));
 }
 

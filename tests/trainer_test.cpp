@@ -18,6 +18,7 @@
 #include "bertkit/serialization.h"
 #include "bertkit/tokenizer.h"
 #include "support/paths.h"
+#include "support/shell.h"
 #include "support/trainer_inputs.h"
 #include "support/trajectory.h"
 
@@ -441,9 +442,8 @@ TEST(Trainer, RegressionLabelsTrainWithMeanSquaredError) {
 }
 
 int run_cli(const std::string& arguments) {
-  const std::string command = testing::cli_path().string() + " " + arguments + " >/dev/null 2>&1";
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return testing::run_command(testing::cli_path().string() + " " + arguments + " >/dev/null 2>&1")
+      .status;
 }
 
 TEST(TrainCli, TrainsSavesAndResumes) {
