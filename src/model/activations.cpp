@@ -12,35 +12,30 @@ Activations::Activations(const BertConfig& c, std::int64_t B_, std::int64_t S_, 
   const std::int64_t total =
       N * H + 2 * N + (L + 1) * N * H + layer_sets * per_layer + N + B * H + B * c.num_labels();
   arena.resize(total);
-  float* p = arena.data();
-  auto take = [&p](std::int64_t n) {
-    float* r = p;
-    p += n;
-    return r;
-  };
-  emb_sum = take(N * H);
-  emb_mean = take(N);
-  emb_rstd = take(N);
-  for (std::int64_t l = 0; l <= L; ++l) hidden.push_back(take(N * H));
+  BufferCarver<float> carver(arena.data());
+  emb_sum = carver.take(N * H);
+  emb_mean = carver.take(N);
+  emb_rstd = carver.take(N);
+  for (std::int64_t l = 0; l <= L; ++l) hidden.push_back(carver.take(N * H));
   for (std::int64_t l = 0; l < layer_sets; ++l) {
     LayerActivations a;
-    a.qkv = take(N * 3 * H);
-    a.probs = take(B * NH * S * S);
-    a.context = take(N * H);
-    a.attn_pre = take(N * H);
-    a.attn_mean = take(N);
-    a.attn_rstd = take(N);
-    a.attn_out = take(N * H);
-    a.inter_pre = take(N * I);
-    a.inter_act = take(N * I);
-    a.out_pre = take(N * H);
-    a.out_mean = take(N);
-    a.out_rstd = take(N);
+    a.qkv = carver.take(N * 3 * H);
+    a.probs = carver.take(B * NH * S * S);
+    a.context = carver.take(N * H);
+    a.attn_pre = carver.take(N * H);
+    a.attn_mean = carver.take(N);
+    a.attn_rstd = carver.take(N);
+    a.attn_out = carver.take(N * H);
+    a.inter_pre = carver.take(N * I);
+    a.inter_act = carver.take(N * I);
+    a.out_pre = carver.take(N * H);
+    a.out_mean = carver.take(N);
+    a.out_rstd = carver.take(N);
     layers.push_back(a);
   }
-  additive_mask = take(N);
-  pooled = take(B * H);
-  logits = take(B * c.num_labels());
+  additive_mask = carver.take(N);
+  pooled = carver.take(B * H);
+  logits = carver.take(B * c.num_labels());
   input_ids.assign(N, 0);
   token_type_ids.assign(N, 0);
   attention_mask.assign(N, 1);

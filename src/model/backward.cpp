@@ -14,22 +14,17 @@ ActivationGrads::ActivationGrads(const BertConfig& c, std::int64_t B_, std::int6
   const std::int64_t H = c.hidden_size, I = c.intermediate_size, NH = c.num_attention_heads;
   const std::int64_t N = B * S;
   arena.resize(5 * N * H + N * I + 3 * N * H + B * NH * S * S + B * H + B * c.num_labels());
-  float* p = arena.data();
-  auto take = [&p](std::int64_t n) {
-    float* r = p;
-    p += n;
-    return r;
-  };
-  hidden = take(N * H);
-  out_pre = take(N * H);
-  inter = take(N * I);
-  attn_out = take(N * H);
-  attn_pre = take(N * H);
-  context = take(N * H);
-  qkv = take(3 * N * H);
-  probs = take(B * NH * S * S);
-  pooled = take(B * H);
-  logits = take(B * c.num_labels());
+  BufferCarver<float> carver(arena.data());
+  hidden = carver.take(N * H);
+  out_pre = carver.take(N * H);
+  inter = carver.take(N * I);
+  attn_out = carver.take(N * H);
+  attn_pre = carver.take(N * H);
+  context = carver.take(N * H);
+  qkv = carver.take(3 * N * H);
+  probs = carver.take(B * NH * S * S);
+  pooled = carver.take(B * H);
+  logits = carver.take(B * c.num_labels());
 }
 
 namespace {

@@ -18,33 +18,23 @@ DropoutMasks::DropoutMasks(const BertConfig& c, std::int64_t B_, std::int64_t S_
   const bool cls = classifier_p > 0;
   storage_.bytes.assign((hid ? N * H * (1 + 2 * L) : 0) + (att ? P * L : 0) + (cls ? B * H : 0), 0);
   storage_.floats.resize((att ? P * L : 0) + (cls ? B * H : 0));
-  std::uint8_t* b = storage_.bytes.data();
-  float* f = storage_.floats.data();
-  auto take_b = [&b](std::int64_t n) {
-    std::uint8_t* r = b;
-    b += n;
-    return r;
-  };
-  auto take_f = [&f](std::int64_t n) {
-    float* r = f;
-    f += n;
-    return r;
-  };
-  if (hid) embeddings = take_b(N * H);
+  BufferCarver<std::uint8_t> bytes(storage_.bytes.data());
+  BufferCarver<float> floats(storage_.floats.data());
+  if (hid) embeddings = bytes.take(N * H);
   layers.resize(L);
   for (auto& l : layers) {
     if (att) {
-      l.probs = take_b(P);
-      l.probs_dropped = take_f(P);
+      l.probs = bytes.take(P);
+      l.probs_dropped = floats.take(P);
     }
     if (hid) {
-      l.attn_out = take_b(N * H);
-      l.out = take_b(N * H);
+      l.attn_out = bytes.take(N * H);
+      l.out = bytes.take(N * H);
     }
   }
   if (cls) {
-    classifier = take_b(B * H);
-    pooled_dropped = take_f(B * H);
+    classifier = bytes.take(B * H);
+    pooled_dropped = floats.take(B * H);
   }
   zeros.assign(std::max(c.hidden_size, c.intermediate_size), 0.0f);
 }

@@ -67,6 +67,21 @@ struct Weights {
 
 Weights bind_weights(float* base, const BertConfig& config, const ParameterLayout& layout);
 
+// Hands out consecutive pieces of one buffer: how a workspace lays its tensors into its arena.
+template <class T>
+class BufferCarver {
+ public:
+  explicit BufferCarver(T* base) : next_(base) {}
+  T* take(std::int64_t n) {
+    T* piece = next_;
+    next_ += n;
+    return piece;
+  }
+
+ private:
+  T* next_;
+};
+
 // A zero-filled, 64-byte aligned float buffer (parameters, gradients, activations).
 class FloatArena {
  public:
